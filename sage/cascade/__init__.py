@@ -1,0 +1,1 @@
+"""The language-model tiers behind the pattern matcher."""

@@ -1,0 +1,200 @@
+"""The ``sage`` command: listen, ask, run, models.
+
+Exit codes: 0 ok; 2 bad input or config (one line on stderr says why); 3 a model is
+missing or corrupt (the line names the command that fixes it); 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from sage.audio.io import Microphone, NullSink, Sink, SpeakerSink, WavSink, raw_source, wav_source
+from sage.audio.segmenter import Segmenter
+from sage.audio.wakeword import WakeWordGate
+from sage.catalog import ModelCache
+from sage.config import Config, load_config
+from sage.daemon import Daemon
+from sage.errors import ModelError, SageError
+from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
+from sage.pipeline import Pipeline, Turn
+
+_LOGGER = logging.getLogger("sage")
+_NOISY_LOGGERS = ("faster_whisper", "piper", "httpx", "huggingface_hub")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config (default: see README)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser = argparse.ArgumentParser(prog="sage", description="SAGE offline voice daemon")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    listen = add("listen", "answer the first utterance in a WAV file")
+    listen.add_argument("wav", type=Path)
+    listen.add_argument("--out", type=Path, help="write the spoken reply to this WAV")
+    listen.add_argument("--json", action="store_true", help="print one JSON object")
+
+    ask = add("ask", "answer typed text")
+    ask.add_argument("text")
+    ask.add_argument("--out", type=Path, help="write the spoken reply to this WAV")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    run = add("run", "the daemon loop: many utterances until stopped")
+    run.add_argument("--input", default="mic", help="mic, a WAV file, or - for raw PCM on stdin")
+    run.add_argument("--output", default="speaker", help="speaker, a WAV file, or none")
+    run.add_argument("--json", action="store_true", help="print one JSON line per turn")
+
+    models = add("models", "list (default), install or verify the models")
+    models.add_argument("action", nargs="?", choices=("list", "install", "verify"), default="list")
+    return parser
+
+
+def _rules(config: Config) -> list[Rule]:
+    paths = [DEFAULT_RULES]
+    if config.patterns.rules_file is not None:
+        paths.append(config.patterns.rules_file)
+    return load_rules(paths)
+
+
+def _sink(out: str | Path | None) -> Sink:
+    if out is None or str(out) == "none":
+        return NullSink()
+    if str(out) == "speaker":
+        return SpeakerSink()
+    return WavSink(Path(out))
+
+
+def _print_turn(turn: Turn, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(turn.to_json()), flush=True)
+    elif turn.route != "none":
+        print(turn.reply, flush=True)
+
+
+def cmd_listen(config: Config, args: argparse.Namespace) -> int:
+    """One shot: the first utterance in a WAV file."""
+    blocks = list(wav_source(args.wav))  # reads and converts, or raises AudioFormatError
+    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), _sink(args.out))
+    segmenter = Segmenter(config.segmenter)
+    utterances = [u for b in blocks for u in segmenter.push(b)] + list(segmenter.flush())
+    if len(utterances) > 1:
+        _LOGGER.info("%d utterances in %s; answering the first (use `sage run` for all)",
+                     len(utterances), args.wav)
+    if utterances:
+        _ = pipeline.recognizer, pipeline.speaker  # load before the timed turn
+        turn = pipeline.hear(utterances[0], segmenter.vad_seconds * 1000)
+    else:
+        turn = Turn("", "none", "", "none", {"vad": segmenter.vad_seconds * 1000})
+    pipeline.sink.close()
+    pipeline.close()
+    _print_turn(turn, args.json)
+    return 0
+
+
+def cmd_ask(config: Config, args: argparse.Namespace) -> int:
+    """One shot from typed text."""
+    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), _sink(args.out))
+    _ = pipeline.speaker  # load before the timed turn
+    turn = pipeline.ask(args.text)
+    pipeline.sink.close()
+    pipeline.close()
+    _print_turn(turn, args.json)
+    return 0
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    """The daemon loop."""
+    mic: Microphone | None = None
+    blocks: Iterator[bytes]
+    if args.input == "mic":
+        mic = Microphone()
+        blocks = mic.blocks()
+    elif args.input == "-":
+        blocks = raw_source()
+    else:
+        blocks = wav_source(Path(args.input))
+    sink = _sink(args.output)
+    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink)
+    pipeline.preload()
+    wake = WakeWordGate(config.wake) if mic is not None and config.wake.enabled else None
+    daemon = Daemon(
+        pipeline,
+        wake=wake,
+        after_turn=mic.drain if mic is not None else None,
+        on_turn=lambda turn: _print_turn(turn, args.json),
+    )
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        _LOGGER.info("signal %d: stopping after the current turn", signum)
+        daemon.stop()
+        if mic is not None:
+            mic.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    _LOGGER.info("listening on %s, replying to %s", args.input, args.output)
+    try:
+        turns = daemon.run(blocks)
+    finally:
+        sink.close()
+        pipeline.close()
+    _LOGGER.info("stopped after %d turns", len(turns))
+    return 0
+
+
+def cmd_models(config: Config, args: argparse.Namespace) -> int:
+    """List, install or verify the models in the catalog."""
+    cache = ModelCache(config.paths.cache_dir)
+    if args.action == "install":
+        cache.install()
+    if args.action == "verify":
+        bad = [s.role for s in cache.statuses() if s.state != "ok"]
+        for status in cache.statuses():
+            print(f"{status.role:9} {status.state}")
+        if bad:
+            raise ModelError(f"{', '.join(bad)} not usable; run `sage models install`")
+        return 0
+    print(f"{'role':9} {'state':8} {'size':>9}  path")
+    for status in cache.statuses():
+        size = f"{status.size_bytes / 1e6:.1f} MB" if status.size_bytes else "-"
+        print(f"{status.role:9} {status.state:8} {size:>9}  {status.path or '-'}")
+        print(f"{'':9} {status.description}")
+    return 0
+
+
+COMMANDS = {"listen": cmd_listen, "ask": cmd_ask, "run": cmd_run, "models": cmd_models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sage`` console script."""
+    args = _parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    try:
+        config = load_config(args.config)
+        return COMMANDS[args.command](config, args)
+    except ModelError as exc:
+        print(f"sage: {exc}", file=sys.stderr)
+        return 3
+    except SageError as exc:
+        print(f"sage: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Configuration: one frozen dataclass per component, defaults in code, one TOML file.
+
+The file is found at ``--config PATH``, else ``$SAGE_CONFIG``, else ``/etc/sage/sage.toml``,
+else ``~/.config/sage/sage.toml``; with none of them SAGE runs on the defaults below.
+Every section and key is optional; an unknown or ill-typed key is a ConfigError naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sage.errors import ConfigError
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("SAGE_CACHE_DIR") or Path(base) / "sage")
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(os.environ.get("SAGE_STATE_DIR") or Path(base) / "sage")
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Where SAGE keeps models and state."""
+
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    """Model cache (assembled GGUFs, sha256 stamps)."""
+    state_dir: Path = field(default_factory=_default_state_dir)
+    """Databases and snapshots."""
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """webrtcvad segmentation of a 16 kHz stream into utterances."""
+
+    aggressiveness: int = 2
+    """webrtcvad mode, 0 (lenient) to 3 (strict)."""
+    frame_ms: int = 30
+    """VAD frame length; webrtcvad accepts 10, 20 or 30."""
+    preroll_ms: int = 300
+    """Audio kept from before speech starts, so the first phoneme is not clipped."""
+    hangover_ms: int = 700
+    """Silence that closes an utterance."""
+    start_ms: int = 90
+    """Speech needed (within the pre-roll window) to open an utterance."""
+    min_speech_ms: int = 200
+    """Utterances with less voiced audio than this are dropped as clicks."""
+    max_utterance_s: float = 15.0
+    """Hard cap: an utterance is closed at this length even while speech goes on."""
+
+    def __post_init__(self) -> None:
+        _check(self.aggressiveness in (0, 1, 2, 3), "segmenter.aggressiveness", "0..3")
+        _check(self.frame_ms in (10, 20, 30), "segmenter.frame_ms", "10, 20 or 30")
+        _check(self.max_utterance_s > 0, "segmenter.max_utterance_s", "> 0")
+        for key in ("preroll_ms", "hangover_ms", "start_ms", "min_speech_ms"):
+            _check(getattr(self, key) >= 0, f"segmenter.{key}", ">= 0")
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    """Optional wake word before each utterance (microphone mode only)."""
+
+    enabled: bool = False
+    """Require the wake word; off by default, and never applied to files."""
+    model: str = "okay_nabu"
+    """One of the pymicro-wakeword models: alexa, hey_jarvis, hey_mycroft, okay_nabu."""
+    window_s: float = 8.0
+    """After the wake word, how long SAGE listens for the request."""
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    """Two-tier speech recognition."""
+
+    grammar: bool = True
+    """Try the closed-vocabulary pocketsphinx grammar first."""
+    grammar_min_confidence: float = 0.35
+    """Grammar results whose posterior is below this go to open dictation."""
+    whisper_beam_size: int = 1
+    """Beam size for faster-whisper (1 = greedy, fastest)."""
+    threads: int = 2
+    """CPU threads for the whisper decoder."""
+
+    def __post_init__(self) -> None:
+        _check(0.0 <= self.grammar_min_confidence <= 1.0, "asr.grammar_min_confidence", "0..1")
+        _check(self.whisper_beam_size >= 1, "asr.whisper_beam_size", ">= 1")
+        _check(self.threads >= 1, "asr.threads", ">= 1")
+
+
+@dataclass(frozen=True)
+class PatternsConfig:
+    """The rule-based first tier."""
+
+    rules_file: Path | None = None
+    """Extra rules (TOML) loaded after the shipped defaults; same names override."""
+
+
+SYSTEM_PROMPT = (
+    "You are SAGE, a voice assistant running offline on this device. Your answer is spoken "
+    "aloud, so reply in one to three short, plain sentences: no lists, no markdown, no code "
+    "blocks, no URLs. If you do not know, say so briefly."
+)
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    """The language-model fallback (the cascade's base tier)."""
+
+    role: str = "base"
+    """Catalog role of the model (see models/catalog.toml)."""
+    n_ctx: int = 2048
+    """Context window in tokens."""
+    threads: int = field(default_factory=lambda: os.cpu_count() or 2)
+    """CPU threads for llama.cpp."""
+    max_tokens: int = 96
+    """Upper bound on a spoken reply, in tokens."""
+    temperature: float = 0.0
+    """0 = greedy (reproducible answers)."""
+    system_prompt: str = SYSTEM_PROMPT
+    """Instructions that keep answers short and speakable."""
+    gpu_layers: int = -1
+    """Layers offloaded to a GPU when llama.cpp was built with one; ignored on CPU builds."""
+
+    def __post_init__(self) -> None:
+        _check(self.n_ctx >= 256, "llm.n_ctx", ">= 256")
+        _check(self.threads >= 1, "llm.threads", ">= 1")
+        _check(self.max_tokens >= 1, "llm.max_tokens", ">= 1")
+        _check(self.temperature >= 0.0, "llm.temperature", ">= 0")
+
+
+@dataclass(frozen=True)
+class TtsConfig:
+    """Piper text to speech."""
+
+    voice_role: str = "voice"
+    """Catalog role of the Piper voice."""
+    length_scale: float = 1.0
+    """Speaking rate: > 1 slower, < 1 faster."""
+
+    def __post_init__(self) -> None:
+        _check(self.length_scale > 0, "tts.length_scale", "> 0")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything SAGE reads from its TOML file."""
+
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    patterns: PatternsConfig = field(default_factory=PatternsConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
+
+
+def _check(ok: bool, key: str, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}")
+
+
+def default_config_path() -> Path | None:
+    """The first config file that exists in the documented search order, or None."""
+    candidates = [
+        os.environ.get("SAGE_CONFIG"),
+        "/etc/sage/sage.toml",
+        str(Path.home() / ".config" / "sage" / "sage.toml"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate a config file (or the default search order)."""
+    path = path or default_config_path()
+    if path is None:
+        return Config()
+    try:
+        with Path(path).open("rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return _build(Config, raw, "")
+
+
+def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"unknown key {prefix}{key}")
+    values = {key: _coerce(hints[key], value, f"{prefix}{key}") for key, value in table.items()}
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] must be a table")
+        return _build(hint, value, f"{key}.")
+    if isinstance(hint, types.UnionType):  # Path | None
+        inner = [a for a in typing.get_args(hint) if a is not type(None)][0]
+        return _coerce(inner, value, key)
+    if hint is Path:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a path string")
+        return Path(value).expanduser()
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (bool, int, float, str) and (
+        not isinstance(value, hint) or (hint is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{key} must be {hint.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,1 @@
+"""Tier 0: the pattern matcher. Rules in TOML answer common requests without any model."""

@@ -1,0 +1,95 @@
+"""Match a transcript against the rules and build the spoken reply."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sage.patterns.numbers import normalise_numbers
+from sage.patterns.rules import Rule
+
+_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
+# Politeness and the assistant's name around a command do not change its meaning.
+_PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
+_SUFFIX = re.compile(r"(?:please |sage |now )*$")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule hit: which rule, the slot values it captured, and the reply to speak."""
+
+    rule: str
+    reply: str
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation to spaces, number words to digits, single spaces."""
+    text = text.lower().replace("\u2019", "'")
+    words = _NOT_WORD.sub(" ", text).split()
+    words = [w.strip("'") for w in words if w.strip("'")]
+    return " ".join(normalise_numbers(words))
+
+
+Responder = Callable[[Rule, dict[str, str], datetime], str]
+
+
+def _time(rule: Rule, slots: dict[str, str], now: datetime) -> str:
+    return f"It's {now.strftime('%I:%M %p').lstrip('0')}."
+
+
+def _date(rule: Rule, slots: dict[str, str], now: datetime) -> str:
+    return f"Today is {now.strftime('%A, %B')} {now.day}, {now.year}."
+
+
+def _stop(rule: Rule, slots: dict[str, str], now: datetime) -> str:
+    return "Okay."
+
+
+class PatternMatcher:
+    """Tier 0: rules tried in order; the first whole-transcript match wins."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self._responders: dict[str, Responder] = {
+            "time": _time,
+            "date": _date,
+            "stop": _stop,
+            "capabilities": self._capabilities,
+        }
+        for rule in rules:
+            if rule.responder and rule.responder not in self._responders:
+                from sage.errors import ConfigError
+
+                raise ConfigError(f"rule {rule.name}: unknown responder {rule.responder!r}")
+
+    def match(self, text: str, now: datetime) -> Match | None:
+        """The reply for a transcript, or None when no rule covers it."""
+        core = normalise(text) + " "
+        core = _SUFFIX.sub("", _PREFIX.sub("", core, count=1), count=1)
+        if not core.strip():
+            return None
+        for rule in self.rules:
+            for pattern in rule.patterns:
+                hit = pattern.fullmatch(core)
+                if hit is None:
+                    continue
+                slots = {
+                    name: rule.synonyms(name)[value]
+                    for name, value in hit.groupdict().items()
+                    if value is not None
+                }
+                return Match(rule.name, self._reply(rule, slots, now), slots)
+        return None
+
+    def _reply(self, rule: Rule, slots: dict[str, str], now: datetime) -> str:
+        if rule.responder:
+            return self._responders[rule.responder](rule, slots, now)
+        return rule.replies[0].format(**slots)
+
+    def _capabilities(self, rule: Rule, slots: dict[str, str], now: datetime) -> str:
+        things = [r.description for r in self.rules if r.description and r is not rule]
+        listed = ", ".join(things[:6])
+        return f"I can {listed}, and answer general questions with my on-device language model."

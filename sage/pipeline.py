@@ -1,0 +1,279 @@
+"""One turn of the voice loop: transcript → pattern matcher or LLM → Piper → sink.
+
+Models load lazily (a pattern hit never loads the LLM) or up front with :meth:`preload`
+for the daemon. Every turn produces a :class:`Turn` with its route and per-stage timings,
+logged as one INFO line.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sage.audio.io import Sink
+from sage.audio.segmenter import Utterance
+from sage.cascade.llm import Generation, LlamaResponder, Responder
+from sage.catalog import ModelCache
+from sage.config import Config
+from sage.errors import InputTextError, SageError
+from sage.patterns.matcher import PatternMatcher
+from sage.patterns.rules import Rule
+from sage.speech.asr import (
+    GrammarRecognizer,
+    SpeechRecognizer,
+    WhisperRecognizer,
+    hotwords_for,
+)
+from sage.speech.tts import PiperSpeaker
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 1000
+"""Longer typed input is rejected: a spoken request is never this long."""
+LLM_UNAVAILABLE_REPLY = "Sorry, I can't answer that right now: my language model is unavailable."
+SENTENCE_QUEUE = 8
+"""Sentences the LLM may run ahead of the voice; the producer blocks beyond that."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What happened to one request."""
+
+    transcript: str
+    route: str
+    """"pattern", "llm" or "none" (no speech / nothing to answer)."""
+    reply: str
+    asr_tier: str
+    """"grammar", "whisper", "none", or "text" for typed input."""
+    timings_ms: dict[str, float]
+    rule: str | None = None
+    asr: dict[str, str | None] = field(default_factory=dict)
+    """Both tiers' transcripts, when audio was recognised."""
+    error: str | None = None
+    """"code: reason" when a stage failed and the turn degraded."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``--json`` output)."""
+        data = asdict(self)
+        data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        return data
+
+
+def clean_text(text: str) -> str:
+    """Validate typed input: printable, not empty, not absurdly long."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    printable = " ".join(printable.split())
+    if not any(ch.isalnum() for ch in printable):
+        raise InputTextError("no words in the input text")
+    if len(printable) > MAX_TEXT_CHARS:
+        raise InputTextError(f"input text is {len(printable)} characters; the limit is {MAX_TEXT_CHARS}")
+    return printable
+
+
+def _ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def threaded(items: Iterator[T], maxsize: int) -> Iterator[T]:
+    """Run a blocking generator on a worker thread; hand its items over a bounded queue."""
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for item in items:
+                box.put(item)
+        except BaseException as exc:  # re-raised on the consumer's thread
+            failure.append(exc)
+        finally:
+            box.put(done)
+
+    worker = threading.Thread(target=work, name="sage-llm", daemon=True)
+    worker.start()
+    while (item := box.get()) is not done:
+        yield item
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
+class Pipeline:
+    """Matcher, recognizer, responder and speaker, wired for one turn at a time."""
+
+    def __init__(
+        self,
+        config: Config,
+        models: ModelCache,
+        rules: list[Rule],
+        sink: Sink,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.config = config
+        self.models = models
+        self.rules = rules
+        self.matcher = PatternMatcher(rules)
+        self.sink = sink
+        self.clock = clock
+        self._recognizer: SpeechRecognizer | None = None
+        self._responder: Responder | None = None
+        self._speaker: PiperSpeaker | None = None
+        self._llm_failure: str | None = None
+
+    # -- lazily loaded stages ------------------------------------------------------
+
+    @property
+    def recognizer(self) -> SpeechRecognizer:
+        """Two-tier ASR, loaded on first use."""
+        if self._recognizer is None:
+            grammar = None
+            if self.config.asr.grammar:
+                grammar = GrammarRecognizer(self.models.path("sphinx"), self.rules)
+            whisper = WhisperRecognizer(
+                self.models.path("whisper"), self.config.asr, hotwords_for(self.rules)
+            )
+            self._recognizer = SpeechRecognizer(grammar, whisper, self._is_command)
+        return self._recognizer
+
+    @property
+    def speaker(self) -> PiperSpeaker:
+        """Piper voice, loaded on first use."""
+        if self._speaker is None:
+            self._speaker = PiperSpeaker(self.models.path(self.config.tts.voice_role), self.config.tts)
+        return self._speaker
+
+    def responder(self) -> Responder:
+        """The LLM, loaded on first use; SageError when it cannot be."""
+        if self._responder is None:
+            path = self.models.path(self.config.llm.role)
+            self._responder = LlamaResponder(path, self.config.llm)
+        return self._responder
+
+    def preload(self) -> None:
+        """Load every model now (the daemon does this before it reports ready)."""
+        _ = self.recognizer, self.speaker
+        try:
+            self.responder()
+        except SageError as exc:
+            _LOGGER.error("LLM unavailable, pattern rules still answer: %s", exc)
+            self._llm_failure = str(exc)
+
+    def _is_command(self, text: str) -> bool:
+        return self.matcher.match(text, self.clock()) is not None
+
+    # -- turns --------------------------------------------------------------------
+
+    def hear(self, utterance: Utterance, vad_ms: float = 0.0) -> Turn:
+        """Recognise and answer one utterance."""
+        t0 = time.perf_counter()
+        transcript = self.recognizer.transcribe(utterance.pcm)
+        timings = {"vad": vad_ms, "asr": transcript.asr_ms}
+        asr = {"grammar": transcript.grammar_text, "whisper": transcript.whisper_text}
+        if not transcript.text:
+            return self._log(Turn("", "none", "", transcript.tier, timings, asr=asr))
+        return self._answer(transcript.text, transcript.tier, t0, timings, asr)
+
+    def ask(self, text: str) -> Turn:
+        """Answer typed text (InputTextError when it is not text)."""
+        t0 = time.perf_counter()
+        return self._answer(clean_text(text), "text", t0, {}, {})
+
+    def _answer(
+        self,
+        text: str,
+        tier: str,
+        t0: float,
+        timings: dict[str, float],
+        asr: dict[str, str | None],
+    ) -> Turn:
+        t_match = time.perf_counter()
+        match = self.matcher.match(text, self.clock())
+        timings["match"] = _ms_since(t_match)
+        speech = _SpeechTimer(t0, timings)
+        if match is not None:
+            self._say(match.reply, speech)
+            return self._log(Turn(text, "pattern", match.reply, tier, timings, match.rule, asr))
+        stats = Generation()
+        error: str | None = None
+        sentences: list[str] = []
+        try:
+            # A first-use model load is reported apart and kept out of first_audio.
+            t_load = time.perf_counter()
+            responder = self.responder()
+            if (load_ms := _ms_since(t_load)) > 1.0:
+                timings["llm_load"] = load_ms
+                speech.exclude(load_ms)
+            t_llm = time.perf_counter()
+            for sentence in threaded(responder.respond(text, stats), SENTENCE_QUEUE):
+                sentences.append(sentence)
+                self._say(sentence, speech)
+        except SageError as exc:
+            error = str(exc)
+            if error != self._llm_failure:
+                _LOGGER.error("LLM unavailable: %s", exc)
+                self._llm_failure = error
+        if stats.first_token_ms is not None:
+            timings["llm_first_token"] = stats.first_token_ms
+            timings["llm_total"] = stats.total_ms
+        if not sentences:
+            fallback = LLM_UNAVAILABLE_REPLY if error else "Sorry, I have no answer to that."
+            sentences.append(fallback)
+            self._say(fallback, speech)
+        return self._log(Turn(text, "llm", " ".join(sentences), tier, timings, None, asr, error))
+
+    def _say(self, sentence: str, speech: _SpeechTimer) -> None:
+        speech.sentence_ready()
+        try:
+            for chunk in self.speaker.speak(sentence):
+                speech.audio_ready()
+                self.sink.write(chunk)
+        except SageError:
+            raise
+        except Exception:  # a TTS or device failure must not end the turn
+            _LOGGER.exception("could not speak %r", sentence)
+
+    def _log(self, turn: Turn) -> Turn:
+        stages = " ".join(f"{k}={v:.0f}ms" for k, v in turn.timings_ms.items())
+        _LOGGER.info(
+            "turn route=%s asr=%s rule=%s %s transcript=%r",
+            turn.route, turn.asr_tier, turn.rule, stages, turn.transcript,
+        )
+        return turn
+
+    def close(self) -> None:
+        """Free the models."""
+        if self._responder is not None:
+            self._responder.close()
+            self._responder = None
+
+
+class _SpeechTimer:
+    """Records tts_first_audio (first sentence → its audio) and first_audio (turn start →)."""
+
+    def __init__(self, t0: float, timings: dict[str, float]) -> None:
+        self._t0 = t0
+        self._timings = timings
+        self._sentence_at: float | None = None
+
+    def exclude(self, ms: float) -> None:
+        """Leave ``ms`` (a model load) out of first_audio."""
+        self._t0 += ms / 1000
+
+    def sentence_ready(self) -> None:
+        if self._sentence_at is None:
+            self._sentence_at = time.perf_counter()
+
+    def audio_ready(self) -> None:
+        if "first_audio" in self._timings or self._sentence_at is None:
+            return
+        now = time.perf_counter()
+        self._timings["tts_first_audio"] = (now - self._sentence_at) * 1000
+        self._timings["first_audio"] = (now - self._t0) * 1000

@@ -1,0 +1,164 @@
+"""Speech to text in two tiers.
+
+Tier 1, pocketsphinx with the JSGF grammar compiled from the pattern rules: tens of
+milliseconds, but only for commands the rules know. Its transcript is accepted only when
+the pattern matcher accepts it; speech outside the grammar decodes as filler words, which
+no rule matches, and falls through.
+
+Tier 2, faster-whisper tiny.en int8: open dictation, biased with the vocabulary the rules
+know (hotwords), on CUDA when the host has it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sage.config import AsrConfig
+from sage.patterns.rules import Rule
+from sage.speech.grammar import compile_jsgf
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said, and which tier decided."""
+
+    text: str
+    """The accepted transcript ("" when nothing intelligible was said)."""
+    tier: str
+    """"grammar", "whisper" or "none"."""
+    grammar_text: str | None
+    """Tier 1's hypothesis (None when tier 1 did not run)."""
+    whisper_text: str | None
+    """Tier 2's transcript (None when tier 2 did not run)."""
+    grammar_ms: float
+    whisper_ms: float
+
+    @property
+    def asr_ms(self) -> float:
+        """Total recognition time."""
+        return self.grammar_ms + self.whisper_ms
+
+
+class GrammarRecognizer:
+    """pocketsphinx over the rule grammar (tier 1)."""
+
+    def __init__(self, model_dir: Path, rules: list[Rule]) -> None:
+        from pocketsphinx import Decoder
+
+        # Tight beams keep the filler loop cheap (tens of ms) without losing commands.
+        self._decoder = Decoder(
+            hmm=str(model_dir / "en-us"),
+            dict=str(model_dir / "cmudict-en-us.dict"),
+            lm=None,
+            logfn=os.devnull,
+            beam=1e-20,
+            wbeam=1e-15,
+            pbeam=1e-20,
+        )
+        jsgf = compile_jsgf(rules, lambda w: self._decoder.lookup_word(w) is not None)
+        self._decoder.add_jsgf_string("sage", jsgf)
+        self._decoder.activate_search("sage")
+
+    def recognize(self, pcm: bytes) -> str:
+        """Best grammar path for one utterance ("" when none)."""
+        self._decoder.start_utt()
+        self._decoder.process_raw(pcm, full_utt=True)
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+
+def _whisper_device() -> tuple[str, str]:
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        return "cuda", "int8_float16"
+    return "cpu", "int8"
+
+
+class WhisperRecognizer:
+    """faster-whisper open dictation (tier 2)."""
+
+    def __init__(self, model_dir: Path, config: AsrConfig, hotwords: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from faster_whisper import WhisperModel
+
+        device, compute_type = _whisper_device()
+        _LOGGER.info("whisper on %s (%s)", device, compute_type)
+        self._model = WhisperModel(
+            str(model_dir),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=config.threads,
+            local_files_only=True,
+        )
+        self._config = config
+        self._hotwords = hotwords
+
+    def recognize(self, pcm: bytes) -> str:
+        """Transcript of one utterance; segments that look like no speech are dropped."""
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        segments, _ = self._model.transcribe(
+            audio,
+            language="en",
+            beam_size=self._config.whisper_beam_size,
+            hotwords=self._hotwords or None,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        texts = [
+            s.text.strip()
+            for s in segments
+            if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)
+        ]
+        return " ".join(t for t in texts if t)
+
+
+class SpeechRecognizer:
+    """Tier 1 first (when enabled), tier 2 when tier 1's result is not a known command."""
+
+    def __init__(
+        self,
+        grammar: GrammarRecognizer | None,
+        whisper: WhisperRecognizer,
+        is_command: Callable[[str], bool],
+    ) -> None:
+        self._grammar = grammar
+        self._whisper = whisper
+        self._is_command = is_command
+
+    def transcribe(self, pcm: bytes) -> Transcript:
+        """Recognise one utterance."""
+        grammar_text: str | None = None
+        grammar_ms = 0.0
+        if self._grammar is not None:
+            t0 = time.perf_counter()
+            grammar_text = self._grammar.recognize(pcm)
+            grammar_ms = (time.perf_counter() - t0) * 1000
+            if grammar_text and self._is_command(grammar_text):
+                return Transcript(grammar_text, "grammar", grammar_text, None, grammar_ms, 0.0)
+        t0 = time.perf_counter()
+        whisper_text = self._whisper.recognize(pcm)
+        whisper_ms = (time.perf_counter() - t0) * 1000
+        tier = "whisper" if whisper_text else "none"
+        return Transcript(whisper_text, tier, grammar_text, whisper_text, grammar_ms, whisper_ms)
+
+
+def hotwords_for(rules: list[Rule]) -> str:
+    """The vocabulary that biases whisper: the assistant's name and every slot value."""
+    words = ["SAGE"]
+    for rule in rules:
+        for values in rule.slots.values():
+            for value, spoken in values.items():
+                words.extend((value, *spoken))
+    return ", ".join(dict.fromkeys(words))
