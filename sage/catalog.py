@@ -8,6 +8,7 @@ Single-file and folder models are used in place inside their installed package.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -82,6 +83,14 @@ def _package_dir(distribution: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _is_installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _in_site_packages(entry: ModelEntry) -> Path | None:
@@ -214,7 +223,9 @@ class ModelCache:
         stamp = _stamp(target.stat(), entry.sha256)
         atomic_write_bytes(self._stamp_path(target), json.dumps(stamp).encode())
         # The parts are no longer needed once the verified file is in the cache.
-        _pip(["uninstall", "-y", "-q", *entry.packages()])
+        installed = [p for p in entry.packages() if _is_installed(p)]
+        if installed:
+            _pip(["uninstall", "-y", "-q", *installed])
 
 
 def _stamp(st: os.stat_result, sha256: str) -> dict[str, object]:

@@ -116,8 +116,8 @@ def to_pcm16_mono(audio: PcmAudio) -> bytes:
 
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
-    """float in [-1, 1] → s16le bytes, clipped."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    """float in [-1, 1) → s16le bytes, clipped; the inverse of reading s16 (lossless)."""
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
 def read_wav(path: Path) -> bytes:

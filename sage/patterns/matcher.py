@@ -13,7 +13,7 @@ from sage.patterns.rules import Rule
 _NOT_WORD = re.compile(r"[^a-z0-9' ]+")
 # Politeness and the assistant's name around a command do not change its meaning.
 _PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
-_SUFFIX = re.compile(r"(?:please |sage |now )*$")
+_SUFFIX = re.compile(r"(?:please |sage )*$")
 
 
 @dataclass(frozen=True)

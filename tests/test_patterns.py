@@ -1,0 +1,138 @@
+"""Pattern matcher, rule files and the grammar compiled from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sage.errors import ConfigError
+from sage.patterns.matcher import PatternMatcher, normalise
+from sage.patterns.numbers import normalise_numbers
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.speech.grammar import compile_jsgf
+
+NOW = datetime(2026, 11, 21, 15, 5)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> PatternMatcher:
+    return PatternMatcher(load_rules([DEFAULT_RULES]))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "reply"),
+    [
+        ("Hello.", "greeting", "Hello! How can I help?"),
+        ("hey there", "greeting", None),
+        ("Hey SAGE, good morning!", "greeting", None),
+        ("What time is it?", "time", "It's 3:05 PM."),
+        ("what's the time please", "time", "It's 3:05 PM."),
+        ("What time is it right now?", "time", None),
+        ("What day is it today?", "date", "Today is Saturday, November 21, 2026."),
+        ("what is today's date", "date", None),
+        ("What can you do?", "capabilities", None),
+        ("Stop.", "stop", "Okay."),
+        ("never mind", "stop", None),
+        ("Thank you very much!", "thanks", "You're welcome."),
+        ("What's your name?", "identity", None),
+        ("What is the capital of France?", None, None),
+        ("hello what is the capital of france", None, None),
+        ("what time is it in tokyo", None, None),
+        ("the weather is nice today", None, None),
+        ("", None, None),
+        ("sage", None, None),
+        ("!!! ???", None, None),
+    ],
+)
+def test_matcher_table(matcher: PatternMatcher, text: str, rule: str | None, reply: str | None) -> None:
+    match = matcher.match(text, NOW)
+    assert (match.rule if match else None) == rule
+    if reply is not None:
+        assert match is not None and match.reply == reply
+
+
+def test_capabilities_lists_rules(matcher: PatternMatcher) -> None:
+    match = matcher.match("what can you do", NOW)
+    assert match is not None and "tell you the time" in match.reply
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("what is seventeen times twenty three", "what is 17 times 23"),
+        ("one hundred and five", "105"),
+        ("two thousand twenty six", "2026"),
+        ("set a timer for five minutes and ten seconds", "set a timer for 5 minutes and 10 seconds"),
+        ("zero", "0"),
+        ("a hundred", "a hundred"),
+        ("no numbers here", "no numbers here"),
+    ],
+)
+def test_number_words(words: str, expected: str) -> None:
+    assert " ".join(normalise_numbers(words.split())) == expected
+
+
+def test_normalise() -> None:
+    assert normalise("  What’s  the TIME?! ") == "what's the time"
+
+
+def write_rules(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(body)
+    return path
+
+
+def test_slots_synonyms_and_override(tmp_path: Path) -> None:
+    extra = write_rules(tmp_path, """
+[[rule]]
+name = "lights"
+templates = ["turn (on | off) the {room} (light | lights)"]
+slots.room = { kitchen = ["cooking area"], "living room" = ["lounge"] }
+replies = ["The {room} lights, got it."]
+
+[[rule]]
+name = "thanks"
+templates = ["cheers mate"]
+replies = ["No worries."]
+""")
+    matcher = PatternMatcher(load_rules([DEFAULT_RULES, extra]))
+    match = matcher.match("Turn on the lounge lights", NOW)
+    assert match is not None and match.slots == {"room": "living room"}
+    assert match.reply == "The living room lights, got it."
+    assert matcher.match("cheers mate", NOW).reply == "No worries."  # type: ignore[union-attr]
+    assert matcher.match("thank you", NOW) is None  # overridden rule lost its templates
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[rule]]\nname = "x"\ntemplates = ["a (b"]\nreplies = ["r"]', "unclosed group"),
+        ('[[rule]]\nname = "x"\ntemplates = ["a b)"]\nreplies = ["r"]', "unbalanced"),
+        ('[[rule]]\nname = "x"\ntemplates = ["a {s}"]\nreplies = ["r"]', "slot {s} has no values"),
+        ('[[rule]]\nname = "x"\ntemplates = ["a $"]\nreplies = ["r"]', "outside the syntax"),
+        ('[[rule]]\nname = "x"\ntemplates = ["a"]', "needs replies or a responder"),
+        ('[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\ncolour = 1', "unknown key colour"),
+        ('[[rule]]\nname = "x"\ntemplates = []\nreplies = ["r"]', "templates must be"),
+        ("[[rule]\n", "rules file"),
+    ],
+)
+def test_bad_rule_files_name_the_problem(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_rules([write_rules(tmp_path, body)])
+
+
+def test_unknown_responder(tmp_path: Path) -> None:
+    path = write_rules(tmp_path, '[[rule]]\nname = "x"\ntemplates = ["a"]\nresponder = "weather"')
+    with pytest.raises(ConfigError, match="unknown responder 'weather'"):
+        PatternMatcher(load_rules([path]))
+
+
+def test_grammar_has_commands_and_filler() -> None:
+    rules = load_rules([DEFAULT_RULES])
+    jsgf = compile_jsgf(rules, known=lambda word: word != "cheers")
+    assert "public <utterance> = <command> | <filler>+;" in jsgf
+    assert "( what time is it [ now | right now ] )" in jsgf
+    assert "( good (afternoon | evening | morning) )" in jsgf
+    assert "cheers" not in jsgf  # a template with an unknown word is left out
