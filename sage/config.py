@@ -84,15 +84,12 @@ class AsrConfig:
 
     grammar: bool = True
     """Try the closed-vocabulary pocketsphinx grammar first."""
-    grammar_min_confidence: float = 0.35
-    """Grammar results whose posterior is below this go to open dictation."""
     whisper_beam_size: int = 1
     """Beam size for faster-whisper (1 = greedy, fastest)."""
     threads: int = 2
     """CPU threads for the whisper decoder."""
 
     def __post_init__(self) -> None:
-        _check(0.0 <= self.grammar_min_confidence <= 1.0, "asr.grammar_min_confidence", "0..1")
         _check(self.whisper_beam_size >= 1, "asr.whisper_beam_size", ">= 1")
         _check(self.threads >= 1, "asr.threads", ">= 1")
 

@@ -53,7 +53,7 @@ def test_env_var_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         ("[nonsense]\na = 1\n", "unknown key nonsense"),
         ("[llm]\nmax_tokens = 'many'\n", "llm.max_tokens must be int, got str"),
         ("[llm]\nmax_tokens = true\n", "llm.max_tokens must be int, got bool"),
-        ("[asr]\ngrammar_min_confidence = 2.0\n", "asr.grammar_min_confidence must be 0..1"),
+        ("[asr]\nwhisper_beam_size = 0\n", "asr.whisper_beam_size must be >= 1"),
         ("llm = 3\n", r"\[llm\] must be a table"),
         ("[paths]\ncache_dir = 3\n", "paths.cache_dir must be a path string"),
         ("this is = not toml =\n", "not valid TOML"),

@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import webrtcvad
 
+from sage.audio import SAMPLE_RATE
 from sage.config import AsrConfig
 from sage.patterns.rules import Rule
 from sage.speech.grammar import compile_jsgf
@@ -64,17 +67,56 @@ class GrammarRecognizer:
             wbeam=1e-15,
             pbeam=1e-20,
         )
+        vad = webrtcvad.Vad(3)
+        self._vad: Callable[[bytes], bool] = lambda frame: vad.is_speech(frame, SAMPLE_RATE)
         jsgf = compile_jsgf(rules, lambda w: self._decoder.lookup_word(w) is not None)
         self._decoder.add_jsgf_string("sage", jsgf)
         self._decoder.activate_search("sage")
 
     def recognize(self, pcm: bytes) -> str:
-        """Best grammar path for one utterance ("" when none)."""
+        """Best grammar path for one utterance; "" when none, or when it leaves speech out."""
         self._decoder.start_utt()
         self._decoder.process_raw(pcm, full_utt=True)
         self._decoder.end_utt()
         hyp = self._decoder.hyp()
-        return hyp.hypstr if hyp is not None else ""
+        if hyp is None or not hyp.hypstr:
+            return ""
+        unexplained = unexplained_speech_ms(pcm, _silences(self._decoder.seg()), self._vad)
+        if unexplained > UNEXPLAINED_SPEECH_MS:
+            _LOGGER.debug("grammar %r leaves %d ms of speech unexplained", hyp.hypstr, unexplained)
+            return ""
+        return hyp.hypstr
+
+
+UNEXPLAINED_SPEECH_MS = 200
+"""Voiced audio that the grammar path labels as silence; more than this rejects the path.
+When speech is not in the grammar, pocketsphinx falls back to the best partial path
+("what time is it" for "what time does the shop open") and files the rest under <sil>."""
+_PS_FRAME_S = 0.01
+"""pocketsphinx frame length (10 ms)."""
+
+
+def _silences(segments: Iterable[Any]) -> list[tuple[int, int]]:
+    """(start, end) pocketsphinx frames of the non-word segments of a path."""
+    return [(s.start_frame, s.end_frame) for s in segments if not s.word[0].isalpha()]
+
+
+def unexplained_speech_ms(
+    pcm: bytes, silences: list[tuple[int, int]], vad: Callable[[bytes], bool]
+) -> int:
+    """Milliseconds of voiced 10 ms frames that fall inside the given silence spans."""
+    frame_bytes = int(SAMPLE_RATE * _PS_FRAME_S) * 2
+    total = 0
+    for start, end in silences:
+        for frame in range(start, end + 1):
+            chunk = pcm[frame * frame_bytes : (frame + 1) * frame_bytes]
+            if len(chunk) == frame_bytes and vad(chunk):
+                total += 10
+    return total
+
+
+NO_SPEECH_MAX = 0.6
+COMPRESSION_MAX = 2.4
 
 
 def _whisper_device() -> tuple[str, str]:
@@ -116,10 +158,12 @@ class WhisperRecognizer:
             without_timestamps=True,
             vad_filter=False,
         )
+        # The hotword prompt makes whisper "hear" its words in silence or noise; such
+        # segments carry a high no-speech probability or repeat themselves (compression).
         texts = [
             s.text.strip()
             for s in segments
-            if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)
+            if s.no_speech_prob <= NO_SPEECH_MAX and s.compression_ratio <= COMPRESSION_MAX
         ]
         return " ".join(t for t in texts if t)
 

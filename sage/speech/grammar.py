@@ -15,12 +15,18 @@ from sage.patterns.rules import Rule, tokenize
 _LOGGER = logging.getLogger(__name__)
 
 FILLER_WORDS = (
-    "a about after all also an and any are as at back be because but by can come could "
-    "day do even first for from get give go good have he her him his how i if in into is "
-    "it just know like look make me more my new no not now of on one only or other our "
-    "out over people say see she so some take than that the their them then there these "
-    "they think this time to two up us use want way we well what when which who will with "
-    "work would year you your weather nice today city capital tell story why where much"
+    "a about after again all also am an and any are as ask at away back bad be because been "
+    "before best big book but buy by call can car city come could day did do does don't down "
+    "eat even every far find first five for four from get give go going good got great had has "
+    "have he help her here him his home house how i i'm if in into is it its just keep kind "
+    "know last left let life like little long look lot made make man many may me mean more "
+    "most much music my name need never new next nice no not now number of off old on one "
+    "only open or other our out over part people place play put read really right room said "
+    "same say school see set she shop should show so some start still story such take talk "
+    "tell than that the their them then there these they thing think this those three through "
+    "to today too two under up us use very want was water way we weather week well went were "
+    "what when where which while who why will with word work world would write year yes you "
+    "your capital country tall who's weather wrote turn light"
 ).split()
 
 
