@@ -143,6 +143,10 @@ class TtsConfig:
     """Catalog role of the Piper voice."""
     length_scale: float = 1.0
     """Speaking rate: > 1 slower, < 1 faster."""
+    noise_scale: float | None = None
+    """Generator noise (None: the voice's own setting; 0 makes synthesis deterministic)."""
+    noise_w_scale: float | None = None
+    """Phoneme-duration noise (None: the voice's own setting)."""
 
     def __post_init__(self) -> None:
         _check(self.length_scale > 0, "tts.length_scale", "> 0")

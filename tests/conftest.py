@@ -46,7 +46,8 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
 
 @pytest.fixture(scope="session")
 def piper(models: ModelCache) -> PiperSpeaker:
-    return PiperSpeaker(models.path("voice"), TtsConfig())
+    # No generator noise: the same text gives the same audio on every run.
+    return PiperSpeaker(models.path("voice"), TtsConfig(noise_scale=0.0, noise_w_scale=0.0))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ know (hotwords), on CUDA when the host has it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -81,6 +82,10 @@ class GrammarRecognizer:
         hyp = self._decoder.hyp()
         if hyp is None or not hyp.hypstr:
             return ""
+        cost = -math.log(max(hyp.score, 1e-300)) * 1000 / max(1, self._decoder.n_frames())
+        if cost > MAX_PATH_COST:
+            _LOGGER.debug("grammar %r rejected: path cost %.2f per frame", hyp.hypstr, cost)
+            return ""
         unexplained = unexplained_speech_ms(pcm, _silences(self._decoder.seg()), self._vad)
         if unexplained > UNEXPLAINED_SPEECH_MS:
             _LOGGER.debug("grammar %r leaves %d ms of speech unexplained", hyp.hypstr, unexplained)
@@ -88,6 +93,9 @@ class GrammarRecognizer:
         return hyp.hypstr
 
 
+MAX_PATH_COST = 2.6
+"""Score check on a grammar path: -ln(score) per 10 ms frame, x1000. Commands spoken by
+Piper cost 1.4-2.4; speech forced onto a command it does not contain cost 2.2-3.1."""
 UNEXPLAINED_SPEECH_MS = 200
 """Voiced audio that the grammar path labels as silence; more than this rejects the path.
 When speech is not in the grammar, pocketsphinx falls back to the best partial path

@@ -17,17 +17,22 @@ _LOGGER = logging.getLogger(__name__)
 FILLER_WORDS = (
     "a about after again all also am an and any are as ask at away back bad be because been "
     "before best big book but buy by call can car city come could day did do does don't down "
-    "eat even every far find first five for four from get give go going good got great had has "
+    "eat even every far find first five for four from get give go going good great had has "
     "have he help her here him his home house how i i'm if in into is it its just keep kind "
     "know last left let life like little long look lot made make man many may me mean more "
-    "most much music my name need never new next nice no not now number of off old on one "
-    "only open or other our out over part people place play put read really right room said "
+    "most much music my name need never new next nice no not now number of off on one "
+    "only or other out over part people place play put read really right room said "
     "same say school see set she shop should show so some start still story such take talk "
     "tell than that the their them then there these they thing think this those three through "
     "to today too two under up us use very want was water way we weather week well went were "
     "what when where which while who why will with word work world would write year yes you "
     "your capital country tall who's weather wrote turn light"
 ).split()
+
+
+MIN_FILLER_LETTERS = 3
+"""Short filler words ("go", "up") out-score short commands ("hello", "stop"); speech the
+shorter filler would have absorbed is caught by the unexplained-speech check instead."""
 
 
 def _expansion(rule: Rule, template: str, known: Callable[[str], bool]) -> str | None:
@@ -58,7 +63,7 @@ def compile_jsgf(rules: list[Rule], known: Callable[[str], bool]) -> str:
             expansion = _expansion(rule, template, known)
             if expansion is not None:
                 commands.append(f"( {expansion} )")
-    filler = [w for w in FILLER_WORDS if known(w)]
+    filler = [w for w in FILLER_WORDS if known(w) and len(w) >= MIN_FILLER_LETTERS]
     lines = [
         "#JSGF V1.0;",
         "grammar sage;",

@@ -33,7 +33,11 @@ class PiperSpeaker:
 
         use_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
         self._voice = PiperVoice.load(model_path, use_cuda=use_cuda)
-        self._syn = SynthesisConfig(length_scale=config.length_scale)
+        self._syn = SynthesisConfig(
+            length_scale=config.length_scale,
+            noise_scale=config.noise_scale,
+            noise_w_scale=config.noise_w_scale,
+        )
         self.sample_rate: int = self._voice.config.sample_rate
         _LOGGER.info("piper voice %s on %s", model_path.name, "cuda" if use_cuda else "cpu")
 
