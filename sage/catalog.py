@@ -126,8 +126,7 @@ class ModelCache:
         if status.state != "ok" or status.path is None:
             where = f" at {status.path}" if status.path else ""
             raise ModelError(
-                f"{role} model ({status.description}) is {status.state}{where}; "
-                f"run `{FIX_COMMAND}`"
+                f"{role} model ({status.description}) is {status.state}{where}; run `{FIX_COMMAND}`"
             )
         return status.path
 

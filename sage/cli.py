@@ -89,8 +89,11 @@ def cmd_listen(config: Config, args: argparse.Namespace) -> int:
     segmenter = Segmenter(config.segmenter)
     utterances = [u for b in blocks for u in segmenter.push(b)] + list(segmenter.flush())
     if len(utterances) > 1:
-        _LOGGER.info("%d utterances in %s; answering the first (use `sage run` for all)",
-                     len(utterances), args.wav)
+        _LOGGER.info(
+            "%d utterances in %s; answering the first (use `sage run` for all)",
+            len(utterances),
+            args.wav,
+        )
     if utterances:
         _ = pipeline.recognizer, pipeline.speaker  # load before the timed turn
         turn = pipeline.hear(utterances[0], segmenter.vad_seconds * 1000)

@@ -209,7 +209,7 @@ def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table")
         return _build(hint, value, f"{key}.")

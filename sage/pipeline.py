@@ -74,7 +74,9 @@ def clean_text(text: str) -> str:
     if not any(ch.isalnum() for ch in printable):
         raise InputTextError("no words in the input text")
     if len(printable) > MAX_TEXT_CHARS:
-        raise InputTextError(f"input text is {len(printable)} characters; the limit is {MAX_TEXT_CHARS}")
+        raise InputTextError(
+            f"input text is {len(printable)} characters; the limit is {MAX_TEXT_CHARS}"
+        )
     return printable
 
 
@@ -147,7 +149,9 @@ class Pipeline:
     def speaker(self) -> PiperSpeaker:
         """Piper voice, loaded on first use."""
         if self._speaker is None:
-            self._speaker = PiperSpeaker(self.models.path(self.config.tts.voice_role), self.config.tts)
+            self._speaker = PiperSpeaker(
+                self.models.path(self.config.tts.voice_role), self.config.tts
+            )
         return self._speaker
 
     def responder(self) -> Responder:
@@ -211,7 +215,7 @@ class Pipeline:
             if (load_ms := _ms_since(t_load)) > 1.0:
                 timings["llm_load"] = load_ms
                 speech.exclude(load_ms)
-            t_llm = time.perf_counter()
+            time.perf_counter()
             for sentence in threaded(responder.respond(text, stats), SENTENCE_QUEUE):
                 sentences.append(sentence)
                 self._say(sentence, speech)
@@ -244,7 +248,11 @@ class Pipeline:
         stages = " ".join(f"{k}={v:.0f}ms" for k, v in turn.timings_ms.items())
         _LOGGER.info(
             "turn route=%s asr=%s rule=%s %s transcript=%r",
-            turn.route, turn.asr_tier, turn.rule, stages, turn.transcript,
+            turn.route,
+            turn.asr_tier,
+            turn.rule,
+            stages,
+            turn.transcript,
         )
         return turn
 

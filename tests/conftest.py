@@ -84,7 +84,9 @@ def speak_espeak(fixture_dir: Path) -> Speak:
     return speak
 
 
-def run_sage(*args: str, stdin: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_sage(
+    *args: str, stdin: bytes | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     done = subprocess.run(
         [sys.executable, "-m", "sage.cli", *args],

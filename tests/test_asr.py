@@ -17,6 +17,7 @@ from sage.speech.asr import GrammarRecognizer, SpeechRecognizer, WhisperRecogniz
 
 def word_errors(heard: str, said: str) -> int:
     """Word-level edit distance between two transcripts."""
+
     def words(text: str) -> list[str]:
         return re.sub(r"(?<=\d) (?=\d)", "", normalise(text)).split()  # "12:23" == "1223"
 
@@ -66,7 +67,9 @@ def test_piper_speech(recognizer: SpeechRecognizer, speak_piper, text: str, tier
 
 @pytest.mark.parametrize("text", ["what time is it", "what is the capital of france"])
 def test_espeak_voice(recognizer: SpeechRecognizer, speak_espeak, text: str) -> None:  # type: ignore[no-untyped-def]
-    transcript = recognizer.transcribe(read_wav(speak_espeak(f"espeak_{text.replace(' ', '_')}", text)))
+    transcript = recognizer.transcribe(
+        read_wav(speak_espeak(f"espeak_{text.replace(' ', '_')}", text))
+    )
     assert word_errors(transcript.text, text) == 0
     assert transcript.tier in ("grammar", "whisper")
 

@@ -30,9 +30,16 @@ def part_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def cache_for(tmp_path: Path, sha: str) -> ModelCache:
-    entry = ModelEntry(role="demo", description="demo model", kind="parts",
-                       package="demo-model-part{n}", parts=3, version="1.0",
-                       filename="demo.gguf", sha256=sha)
+    entry = ModelEntry(
+        role="demo",
+        description="demo model",
+        kind="parts",
+        package="demo-model-part{n}",
+        parts=3,
+        version="1.0",
+        filename="demo.gguf",
+        sha256=sha,
+    )
     return ModelCache(tmp_path / "cache", {"demo": entry})
 
 

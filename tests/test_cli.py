@@ -149,8 +149,10 @@ def test_eight_bit_48k_stereo_is_converted(speak_piper, tmp_path: Path) -> None:
 
     src = speak_piper("cli_hello_src", "What time is it?")
     wav = tmp_path / "u8_48k_stereo.wav"
-    subprocess.run(["sox", str(src), "-r", "48000", "-c", "2", "-b", "8", "-e", "unsigned-integer",
-                    str(wav)], check=True)
+    subprocess.run(
+        ["sox", str(src), "-r", "48000", "-c", "2", "-b", "8", "-e", "unsigned-integer", str(wav)],
+        check=True,
+    )
     assert listen(wav)["rule"] == "time"
 
 

@@ -25,7 +25,10 @@ def test_defaults_without_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_overrides(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [paths]
 cache_dir = "~/models"
 [segmenter]
@@ -33,7 +36,9 @@ hangover_ms = 500
 max_utterance_s = 10
 [llm]
 max_tokens = 64
-"""))
+""",
+        )
+    )
     assert config.segmenter.hangover_ms == 500
     assert config.segmenter.max_utterance_s == 10.0
     assert config.llm.max_tokens == 64

@@ -46,7 +46,9 @@ def matcher() -> PatternMatcher:
         ("!!! ???", None, None),
     ],
 )
-def test_matcher_table(matcher: PatternMatcher, text: str, rule: str | None, reply: str | None) -> None:
+def test_matcher_table(
+    matcher: PatternMatcher, text: str, rule: str | None, reply: str | None
+) -> None:
     match = matcher.match(text, NOW)
     assert (match.rule if match else None) == rule
     if reply is not None:
@@ -64,7 +66,10 @@ def test_capabilities_lists_rules(matcher: PatternMatcher) -> None:
         ("what is seventeen times twenty three", "what is 17 times 23"),
         ("one hundred and five", "105"),
         ("two thousand twenty six", "2026"),
-        ("set a timer for five minutes and ten seconds", "set a timer for 5 minutes and 10 seconds"),
+        (
+            "set a timer for five minutes and ten seconds",
+            "set a timer for 5 minutes and 10 seconds",
+        ),
         ("zero", "0"),
         ("a hundred", "a hundred"),
         ("no numbers here", "no numbers here"),
@@ -85,7 +90,9 @@ def write_rules(tmp_path: Path, body: str) -> Path:
 
 
 def test_slots_synonyms_and_override(tmp_path: Path) -> None:
-    extra = write_rules(tmp_path, """
+    extra = write_rules(
+        tmp_path,
+        """
 [[rule]]
 name = "lights"
 templates = ["turn (on | off) the {room} (light | lights)"]
@@ -96,7 +103,8 @@ replies = ["The {room} lights, got it."]
 name = "thanks"
 templates = ["cheers mate"]
 replies = ["No worries."]
-""")
+""",
+    )
     matcher = PatternMatcher(load_rules([DEFAULT_RULES, extra]))
     match = matcher.match("Turn on the lounge lights", NOW)
     assert match is not None and match.slots == {"room": "living room"}
@@ -113,7 +121,10 @@ replies = ["No worries."]
         ('[[rule]]\nname = "x"\ntemplates = ["a {s}"]\nreplies = ["r"]', "slot {s} has no values"),
         ('[[rule]]\nname = "x"\ntemplates = ["a $"]\nreplies = ["r"]', "outside the syntax"),
         ('[[rule]]\nname = "x"\ntemplates = ["a"]', "needs replies or a responder"),
-        ('[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\ncolour = 1', "unknown key colour"),
+        (
+            '[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\ncolour = 1',
+            "unknown key colour",
+        ),
         ('[[rule]]\nname = "x"\ntemplates = []\nreplies = ["r"]', "templates must be"),
         ("[[rule]\n", "rules file"),
     ],

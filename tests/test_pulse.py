@@ -44,15 +44,21 @@ def null_sinks() -> Iterator[dict[str, str]]:
     if subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
         daemon = subprocess.run(
             ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--log-target=stderr"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
-        if daemon.returncode != 0 or subprocess.run(["pactl", "info"], capture_output=True).returncode:
+        if (
+            daemon.returncode != 0
+            or subprocess.run(["pactl", "info"], capture_output=True).returncode
+        ):
             pytest.skip(f"PulseAudio cannot start here: {daemon.stderr.strip()[-200:]}")
         started = True
     tag = uuid.uuid4().hex[:6]
     mic, speaker = f"sage_mic_{tag}", f"sage_speaker_{tag}"
-    modules = [_pactl("load-module", "module-null-sink", f"sink_name={name}").strip()
-               for name in (mic, speaker)]
+    modules = [
+        _pactl("load-module", "module-null-sink", f"sink_name={name}").strip()
+        for name in (mic, speaker)
+    ]
     try:
         yield {"mic": mic, "speaker": speaker}
     finally:
@@ -80,21 +86,31 @@ def _wait_for(lines: queue.Queue[str], needle: str, timeout: float, seen: list[s
     raise AssertionError(f"no line with {needle!r} within {timeout} s:\n{''.join(seen[-20:])}")
 
 
-def test_microphone_in_speaker_out(null_sinks, speak_piper, models: ModelCache, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    env = dict(os.environ, PULSE_SOURCE=f"{null_sinks['mic']}.monitor",
-               PULSE_SINK=null_sinks["speaker"], PYTHONUNBUFFERED="1")
+def test_microphone_in_speaker_out(
+    null_sinks, speak_piper, models: ModelCache, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    env = dict(
+        os.environ,
+        PULSE_SOURCE=f"{null_sinks['mic']}.monitor",
+        PULSE_SINK=null_sinks["speaker"],
+        PYTHONUNBUFFERED="1",
+    )
     recording = tmp_path / "speaker.wav"
     question = speak_piper("pulse_question", "What time is it?")
     sage = subprocess.Popen(
         [sys.executable, "-m", "sage.cli", "run", "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out: queue.Queue[str] = queue.Queue()
     err: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(sage.stdout, out), daemon=True).start()
     threading.Thread(target=_lines, args=(sage.stderr, err), daemon=True).start()
-    parec = subprocess.Popen(["parec", "-d", f"{null_sinks['speaker']}.monitor",
-                              "--file-format=wav", str(recording)])
+    parec = subprocess.Popen(
+        ["parec", "-d", f"{null_sinks['speaker']}.monitor", "--file-format=wav", str(recording)]
+    )
     seen: list[str] = []
     try:
         _wait_for(err, "listening on mic", 120, seen)
@@ -108,5 +124,7 @@ def test_microphone_in_speaker_out(null_sinks, speak_piper, models: ModelCache, 
         code = sage.wait(30)
     assert code == 0
     assert (turn["route"], turn["rule"]) == ("pattern", "time")
-    heard = WhisperRecognizer(models.path("whisper"), AsrConfig(), "").recognize(read_wav(recording))
+    heard = WhisperRecognizer(models.path("whisper"), AsrConfig(), "").recognize(
+        read_wav(recording)
+    )
     assert word_errors(heard, turn["reply"]) <= 2, (heard, turn["reply"])

@@ -10,8 +10,14 @@ from sage.audio.segmenter import Endpointer, Segmenter, Utterance
 from sage.audio.wav import read_wav
 from sage.config import SegmenterConfig
 
-CFG = SegmenterConfig(frame_ms=30, preroll_ms=300, hangover_ms=300, start_ms=90,
-                      min_speech_ms=150, max_utterance_s=3.0)
+CFG = SegmenterConfig(
+    frame_ms=30,
+    preroll_ms=300,
+    hangover_ms=300,
+    start_ms=90,
+    min_speech_ms=150,
+    max_utterance_s=3.0,
+)
 FRAME = b"\x00\x00" * 480
 
 
@@ -35,13 +41,19 @@ def frames(utt: Utterance) -> int:
 @pytest.mark.parametrize(
     ("pattern", "expected_frames"),
     [
-        ("." * 50, []),                                   # silence: nothing
-        ("." * 20 + "##" + "." * 20, []),                 # 60 ms click never opens
-        ("." * 20 + "####" + "." * 20, []),               # opens, but < min speech: dropped
-        ("." * 20 + "#" * 20 + "." * 20, [10 + 17 + 10]),  # pre-roll 10 (incl. 3 voiced) + 17 + hang-over 10
+        ("." * 50, []),  # silence: nothing
+        ("." * 20 + "##" + "." * 20, []),  # 60 ms click never opens
+        ("." * 20 + "####" + "." * 20, []),  # opens, but < min speech: dropped
+        (
+            "." * 20 + "#" * 20 + "." * 20,
+            [10 + 17 + 10],
+        ),  # pre-roll 10 (incl. 3 voiced) + 17 + hang-over 10
         ("#" * 20 + "." * 20 + "#" * 20 + "." * 20, [20 + 10, 10 + 17 + 10]),
-        ("." * 20 + "#" * 20, [10 + 17]),                 # end of stream closes it
-        ("." * 5 + "#" * 10 + "." * 5 + "#" * 10 + "." * 20, [8 + 7 + 5 + 10 + 10]),  # short pause bridged
+        ("." * 20 + "#" * 20, [10 + 17]),  # end of stream closes it
+        (
+            "." * 5 + "#" * 10 + "." * 5 + "#" * 10 + "." * 20,
+            [8 + 7 + 5 + 10 + 10],
+        ),  # short pause bridged
     ],
 )
 def test_endpointer_table(pattern: str, expected_frames: list[int]) -> None:

@@ -60,7 +60,9 @@ class Microphone:
         except sd.PortAudioError:
             rate = int(info["default_samplerate"])
         self._resampler = (
-            soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16") if rate != SAMPLE_RATE else None
+            soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16")
+            if rate != SAMPLE_RATE
+            else None
         )
         self._stream = sd.RawInputStream(
             device=device,

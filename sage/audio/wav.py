@@ -101,9 +101,7 @@ def _decode(raw: bytes, tag: int, channels: int, rate: int, bits: int) -> PcmAud
         ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8  # sign-extend
         samples = ints.astype(np.float32) / float(1 << 23)
     else:
-        samples = np.frombuffer(raw, dtype=f"<i{width}").astype(np.float32) / float(
-            1 << (bits - 1)
-        )
+        samples = np.frombuffer(raw, dtype=f"<i{width}").astype(np.float32) / float(1 << (bits - 1))
     return PcmAudio(samples.reshape(-1, channels), rate)
 
 

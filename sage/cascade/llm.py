@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from sage.cascade.sentences import split_sentences
 from sage.config import LlmConfig
@@ -64,7 +64,9 @@ class LlamaResponder:
                 f"cannot load {model_path.name} ({exc}); run `sage models install`"
             ) from exc
         _LOGGER.info(
-            "loaded %s in %.1f s (gpu layers %d)", model_path.name, time.perf_counter() - t0,
+            "loaded %s in %.1f s (gpu layers %d)",
+            model_path.name,
+            time.perf_counter() - t0,
             gpu_layers,
         )
         self._config = config
@@ -76,16 +78,19 @@ class LlamaResponder:
             {"role": "user", "content": text},
         ]
         t0 = time.perf_counter()
-        stream = self._llm.create_chat_completion(
-            messages=messages,  # type: ignore[arg-type]
-            max_tokens=self._config.max_tokens,
-            temperature=self._config.temperature,
-            stream=True,
+        stream = cast(
+            Generator[dict[str, Any], None, None],
+            self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=self._config.max_tokens,
+                temperature=self._config.temperature,
+                stream=True,
+            ),
         )
 
         def pieces() -> Iterator[str]:
-            for chunk in stream:
-                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+            for chunk in stream:  # llama.cpp streams one chunk per generated token
+                delta: str | None = chunk["choices"][0]["delta"].get("content")
                 if not delta:
                     continue
                 if stats.first_token_ms is None:
@@ -93,7 +98,7 @@ class LlamaResponder:
                 stats.tokens += 1
                 yield delta
 
-        with closing(stream):  # type: ignore[type-var]
+        with closing(stream):
             for sentence in split_sentences(pieces()):
                 stats.sentences.append(sentence)
                 yield sentence

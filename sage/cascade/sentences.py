@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 
 # A sentence ends at . ! ? followed by whitespace, unless the dot belongs to a number
 # ("3.5") or a common abbreviation ("e.g.", "Dr.").
-_END = re.compile(r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)[.!?]+[\"')\]]*\s")
+_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)[.!?]+[\"')\]]*\s"
+)
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
 

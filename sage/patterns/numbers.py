@@ -33,7 +33,12 @@ def normalise_numbers(words: list[str]) -> list[str]:
         j = i
         while j < len(words):
             word = words[j]
-            if word == "and" and j + 1 < len(words) and _is_number_word(words[j + 1]) and total + current:
+            if (
+                word == "and"
+                and j + 1 < len(words)
+                and _is_number_word(words[j + 1])
+                and total + current
+            ):
                 j += 1
                 continue
             if word in _UNITS:
