@@ -165,7 +165,7 @@ class Pipeline:
         """Load every model now (the daemon does this before it reports ready)."""
         _ = self.recognizer, self.speaker
         try:
-            self.responder()
+            self.responder().warm()
         except SageError as exc:
             _LOGGER.error("LLM unavailable, pattern rules still answer: %s", exc)
             self._llm_failure = str(exc)

@@ -21,5 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ids=["ruff-check", "ruff-format", "mypy"],
 )
 def test_clean(command: list[str]) -> None:
-    done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -38,6 +38,10 @@ class Responder(Protocol):
         """Yield complete sentences of the answer as they are generated."""
         ...
 
+    def warm(self) -> None:
+        """Prepare the standing context so the first turn starts fast."""
+        ...
+
     def close(self) -> None:
         """Free the model."""
         ...
@@ -71,12 +75,19 @@ class LlamaResponder:
         )
         self._config = config
 
-    def respond(self, text: str, stats: Generation) -> Iterator[str]:
-        """Stream the answer to ``text`` as sentences."""
-        messages = [
+    def _messages(self, text: str) -> list[dict[str, str]]:
+        return [
             {"role": "system", "content": self._config.system_prompt},
             {"role": "user", "content": text},
         ]
+
+    def warm(self) -> None:
+        """Evaluate the system prompt once; later turns reuse it (llama.cpp prefix match)."""
+        self._llm.create_chat_completion(messages=self._messages(""), max_tokens=1)  # type: ignore[arg-type]
+
+    def respond(self, text: str, stats: Generation) -> Iterator[str]:
+        """Stream the answer to ``text`` as sentences."""
+        messages = self._messages(text)
         t0 = time.perf_counter()
         stream = cast(
             Generator[dict[str, Any], None, None],
