@@ -10,11 +10,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
+from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from sage.audio.segmenter import Segmenter, Utterance
 from sage.audio.wakeword import WakeWordGate
 from sage.pipeline import Pipeline, Turn
 
 _LOGGER = logging.getLogger(__name__)
+BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
 
 
 class Daemon:
@@ -42,18 +44,19 @@ class Daemon:
 
     def run(self, blocks: Iterator[bytes]) -> list[Turn]:
         """Process blocks until the stream ends or :meth:`stop`; returns the turns."""
+        stream_s = 0.0
         for block in blocks:
             if self._stop.is_set():
                 break
-            now = self.segmenter.stream_time
-            if self._wake is not None and not self._wake.is_open(now):
-                if self._wake.feed(block, now):
+            stream_s += len(block) / BYTES_PER_SECOND
+            if self._wake is not None and not self._wake.is_open(stream_s):
+                if self._wake.feed(block, stream_s):
                     _LOGGER.info("wake word heard")
                 continue
             for utterance in self.segmenter.push(block):
                 self._turn(utterance)
             if self._wake is not None and self.segmenter.endpointer.in_speech:
-                self._wake.extend(self.segmenter.stream_time)
+                self._wake.extend(stream_s)
         for utterance in self.segmenter.flush():
             self._turn(utterance)
         return self.turns

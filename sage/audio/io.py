@@ -53,7 +53,9 @@ class Microphone:
         try:
             info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as exc:
-            raise AudioDeviceError(f"no microphone: {exc}") from None
+            raise AudioDeviceError(
+                f"no microphone ({exc}); use --input FILE.wav, or - for raw PCM on stdin"
+            ) from None
         rate = SAMPLE_RATE
         try:
             sd.check_input_settings(device, channels=1, dtype="int16", samplerate=rate)
@@ -171,7 +173,9 @@ class SpeakerSink:
         try:
             sd.query_devices(device, "output")
         except (ValueError, sd.PortAudioError) as exc:
-            raise AudioDeviceError(f"no speaker: {exc}") from None
+            raise AudioDeviceError(
+                f"no speaker ({exc}); use --output FILE.wav or --output none"
+            ) from None
 
     def write(self, chunk: AudioChunk) -> None:
         """Play one chunk; opens the stream at the voice's rate on first use."""

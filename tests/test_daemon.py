@@ -1,0 +1,68 @@
+"""The daemon loop in-process: many utterances, the wake word gate, stop, bad turns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sage.audio.io import NullSink, wav_source
+from sage.audio.segmenter import Utterance
+from sage.audio.wakeword import WakeWordGate
+from sage.catalog import ModelCache
+from sage.config import Config, WakeConfig
+from sage.daemon import Daemon
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import Pipeline, Turn
+
+
+@pytest.fixture(scope="module")
+def pipeline(config: Config, models: ModelCache) -> Iterator[Pipeline]:
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    yield pipe
+    pipe.close()
+
+
+def rules_of(turns: list[Turn]) -> list[str | None]:
+    return [t.rule for t in turns]
+
+
+def test_wake_word_gates_requests(pipeline: Pipeline, speak_piper) -> None:  # type: ignore[no-untyped-def]
+    wav = speak_piper("wake", "What time is it?", "Okay Nabu.", "What day is it today?",
+                      "Thank you.")
+    wake = WakeWordGate(WakeConfig(enabled=True, model="okay_nabu", window_s=4.0))
+    turns = Daemon(pipeline, wake=wake).run(wav_source(wav))
+    # Before the wake word nothing is heard; after it one request; then it waits again.
+    assert rules_of(turns) == ["date"]
+
+
+def test_without_wake_word_every_utterance_is_answered(pipeline: Pipeline, speak_piper) -> None:  # type: ignore[no-untyped-def]
+    wav = speak_piper("nowake", "What time is it?", "What day is it today?", "Thank you.")
+    assert rules_of(Daemon(pipeline).run(wav_source(wav))) == ["time", "date", "thanks"]
+
+
+def test_stop_ends_the_loop_after_the_current_turn(pipeline: Pipeline, speak_piper) -> None:  # type: ignore[no-untyped-def]
+    wav = speak_piper("stopping", "Hello there.", "What time is it?", "Thank you.")
+    daemon = Daemon(pipeline, on_turn=lambda turn: daemon.stop())
+    assert rules_of(daemon.run(wav_source(wav))) == ["greeting"]
+
+
+class ExplodingPipeline(Pipeline):
+    """A pipeline whose second turn raises, as a native library bug would."""
+
+    calls = 0
+
+    def hear(self, utterance: Utterance, vad_ms: float = 0.0) -> Turn:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("native crash stand-in")
+        return super().hear(utterance, vad_ms)
+
+
+def test_one_bad_turn_does_not_stop_the_daemon(config: Config, models: ModelCache, speak_piper,
+                                                caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    wav = speak_piper("exploding", "Hello there.", "What time is it?", "Thank you.")
+    pipe = ExplodingPipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    turns = Daemon(pipe).run(wav_source(wav))
+    assert rules_of(turns) == ["greeting", "thanks"]
+    assert sum("turn failed" in r.message for r in caplog.records) == 1

@@ -1,0 +1,47 @@
+"""Sentence streaming for TTS: complete sentences as soon as they end, markdown removed."""
+
+from __future__ import annotations
+
+import pytest
+
+from sage.cascade.sentences import clean_for_speech, split_sentences
+
+
+def tokens(text: str, size: int = 3) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The capital of France is Paris.", ["The capital of France is Paris."]),
+        ("Yes. It is 3.5 metres tall! Why?", ["Yes.", "It is 3.5 metres tall!", "Why?"]),
+        ("Ask Dr. Smith, e.g. today. Done.", ["Ask Dr. Smith, e.g. today.", "Done."]),
+        (
+            "The sky is blue because of scattering, mostly by nitrogen. Really.",
+            ["The sky is blue because of scattering,", "mostly by nitrogen.", "Really."],
+        ),
+        ("Short, then more words here. Next, one.", ["Short, then more words here.", "Next, one."]),
+        ("It has 299,792,458 metres", ["It has 299,792,458 metres"]),
+        ("**Bold** and `code` here.", ["Bold and code here."]),
+        ("", []),
+    ],
+)
+def test_split(text: str, expected: list[str]) -> None:
+    assert list(split_sentences(tokens(text))) == expected
+
+
+def test_first_sentence_arrives_before_the_rest() -> None:
+    seen: list[str] = []
+
+    def stream() -> object:
+        for piece in ["Hi", " there.", " More", " text", " follows."]:
+            seen.append(piece)
+            yield piece
+
+    first = next(iter(split_sentences(stream())))  # type: ignore[arg-type]
+    assert first == "Hi there." and seen == ["Hi", " there.", " More"]
+
+
+def test_clean_for_speech() -> None:
+    assert clean_for_speech("# Title\n- item one\n[link](http://x)  ok") == "Title item one link ok"
