@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,28 +127,34 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def run_path(pipeline: Pipeline, clips: list[tuple[str, str, bytes]]) -> dict[str, object]:
-    turns = []
+    turns: list[dict[str, Any]] = []
     for voice, text, pcm in clips:
         segmenter = Segmenter(pipeline.config.segmenter)
         utterances = list(segmenter.push(pcm)) + list(segmenter.flush())
         if not utterances:
-            turns.append({"voice": voice, "said": text, "route": "none"})
+            turns.append({"voice": voice, "said": text, "route": "none", "timings_ms": {}})
             continue
         turn = pipeline.hear(utterances[0], segmenter.vad_seconds * 1000)
         turns.append({"voice": voice, "said": text, **turn.to_json()})
     stages = {
-        stage: percentiles(
-            [t["timings_ms"][stage] for t in turns if stage in t.get("timings_ms", {})]
-        )
+        stage: percentiles([t["timings_ms"][stage] for t in turns if stage in t["timings_ms"]])
         for stage in STAGES
     }
-    tiers: dict[str, int] = {}
-    routes: dict[str, int] = {}
-    for t in turns:
-        tiers[t.get("asr_tier", "none")] = tiers.get(t.get("asr_tier", "none"), 0) + 1
-        routes[t["route"]] = routes.get(t["route"], 0) + 1
+    tiers = Counter(t.get("asr_tier", "none") for t in turns)
+    routes = Counter(t["route"] for t in turns)
+    by_tier = {
+        tier: percentiles(
+            [
+                t["timings_ms"]["first_audio"]
+                for t in turns
+                if t.get("asr_tier") == tier and "first_audio" in t["timings_ms"]
+            ]
+        )
+        for tier in tiers
+    }
     return {
         "utterances": len(turns),
+        "first_audio_by_asr_tier_ms": by_tier,
         "stages_ms": stages,
         "asr_tiers": tiers,
         "routes": routes,
