@@ -7,8 +7,10 @@ logged as one INFO line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 1000
 """Longer typed input is rejected: a spoken request is never this long."""
 LLM_UNAVAILABLE_REPLY = "Sorry, I can't answer that right now: my language model is unavailable."
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 SENTENCE_QUEUE = 8
 """Sentences the LLM may run ahead of the voice; the producer blocks beyond that."""
 
@@ -69,6 +72,7 @@ class Turn:
 
 def clean_text(text: str) -> str:
     """Validate typed input: printable, not empty, not absurdly long."""
+    text = _ANSI_ESCAPE.sub(" ", text)
     printable = "".join(ch if ch.isprintable() else " " for ch in text)
     printable = " ".join(printable.split())
     if not any(ch.isalnum() for ch in printable):
@@ -85,25 +89,41 @@ def _ms_since(t0: float) -> float:
 
 
 def threaded(items: Iterator[T], maxsize: int) -> Iterator[T]:
-    """Run a blocking generator on a worker thread; hand its items over a bounded queue."""
+    """Run a blocking generator on a worker thread; hand its items over a bounded queue.
+
+    If the consumer stops early, the worker is told to stop after its current item and
+    the producing generator is closed (which ends a llama.cpp stream).
+    """
     done = object()
     box: queue.Queue[Any] = queue.Queue(maxsize)
+    cancelled = threading.Event()
     failure: list[BaseException] = []
 
     def work() -> None:
         try:
             for item in items:
+                if cancelled.is_set():
+                    break
                 box.put(item)
         except BaseException as exc:  # re-raised on the consumer's thread
             failure.append(exc)
         finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
             box.put(done)
 
     worker = threading.Thread(target=work, name="sage-llm", daemon=True)
     worker.start()
-    while (item := box.get()) is not done:
-        yield item
-    worker.join()
+    try:
+        while (item := box.get()) is not done:
+            yield item
+    finally:
+        cancelled.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+        worker.join()
     if failure:
         raise failure[0]
 
@@ -246,13 +266,15 @@ class Pipeline:
 
     def _log(self, turn: Turn) -> Turn:
         stages = " ".join(f"{k}={v:.0f}ms" for k, v in turn.timings_ms.items())
+        heard = " ".join(f"{tier}={text!r}" for tier, text in turn.asr.items() if text is not None)
         _LOGGER.info(
-            "turn route=%s asr=%s rule=%s %s transcript=%r",
+            "turn route=%s asr=%s rule=%s %s transcript=%r %s",
             turn.route,
             turn.asr_tier,
             turn.rule,
             stages,
             turn.transcript,
+            heard,
         )
         return turn
 

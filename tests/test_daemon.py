@@ -28,8 +28,9 @@ def rules_of(turns: list[Turn]) -> list[str | None]:
 
 
 def test_wake_word_gates_requests(pipeline: Pipeline, speak_piper) -> None:  # type: ignore[no-untyped-def]
-    wav = speak_piper("wake", "What time is it?", "Okay Nabu.", "What day is it today?",
-                      "Thank you.")
+    wav = speak_piper(
+        "wake", "What time is it?", "Okay Nabu.", "What day is it today?", "Thank you."
+    )
     wake = WakeWordGate(WakeConfig(enabled=True, model="okay_nabu", window_s=4.0))
     turns = Daemon(pipeline, wake=wake).run(wav_source(wav))
     # Before the wake word nothing is heard; after it one request; then it waits again.
@@ -59,8 +60,9 @@ class ExplodingPipeline(Pipeline):
         return super().hear(utterance, vad_ms)
 
 
-def test_one_bad_turn_does_not_stop_the_daemon(config: Config, models: ModelCache, speak_piper,
-                                                caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_one_bad_turn_does_not_stop_the_daemon(
+    config: Config, models: ModelCache, speak_piper, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
     wav = speak_piper("exploding", "Hello there.", "What time is it?", "Thank you.")
     pipe = ExplodingPipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
     turns = Daemon(pipe).run(wav_source(wav))
