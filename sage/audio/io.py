@@ -28,10 +28,12 @@ MIC_QUEUE_BLOCKS = 100
 
 
 def wav_source(path: Path) -> Iterator[bytes]:
-    """A WAV file of any common format, as 16 kHz mono s16 blocks."""
+    """A WAV file of any common format, as 16 kHz mono s16 blocks.
+
+    The file is read and checked now (AudioFormatError), before any model loads.
+    """
     pcm = read_wav(path)
-    for offset in range(0, len(pcm), BLOCK_BYTES):
-        yield pcm[offset : offset + BLOCK_BYTES]
+    return (pcm[offset : offset + BLOCK_BYTES] for offset in range(0, len(pcm), BLOCK_BYTES))
 
 
 def raw_source(stream: BinaryIO | None = None) -> Iterator[bytes]:
