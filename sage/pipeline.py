@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sage.audio.io import Sink
 from sage.audio.segmenter import Utterance
+from sage.cascade import deterministic
 from sage.cascade.llm import Generation, LlamaResponder, Responder
 from sage.catalog import ModelCache
 from sage.config import Config
@@ -52,12 +53,14 @@ class Turn:
 
     transcript: str
     route: str
-    """"pattern", "llm" or "none" (no speech / nothing to answer)."""
+    """"pattern" (tier 0), "deterministic" (tier 0.5: arithmetic, units, dates), "llm", or
+    "none" (no speech / nothing to answer)."""
     reply: str
     asr_tier: str
     """"grammar", "whisper", "none", or "text" for typed input."""
     timings_ms: dict[str, float]
     rule: str | None = None
+    """The pattern rule, or the kind of deterministic answer."""
     asr: dict[str, str | None] = field(default_factory=dict)
     """Both tiers' transcripts, when audio was recognised."""
     error: str | None = None
@@ -225,6 +228,14 @@ class Pipeline:
         if match is not None:
             self._say(match.reply, speech)
             return self._log(Turn(text, "pattern", match.reply, tier, timings, match.rule, asr))
+        t_exact = time.perf_counter()
+        exact = deterministic.answer(text, self.clock())
+        timings["deterministic"] = _ms_since(t_exact)
+        if exact is not None:
+            self._say(exact.reply, speech)
+            return self._log(
+                Turn(text, "deterministic", exact.reply, tier, timings, exact.kind, asr)
+            )
         stats = Generation()
         error: str | None = None
         sentences: list[str] = []

@@ -11,6 +11,8 @@ from sage.patterns.numbers import normalise_numbers
 from sage.patterns.rules import Rule
 
 _NOT_WORD = re.compile(r"[^a-z0-9' ]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 # Politeness and the assistant's name around a command do not change its meaning.
 _PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
 _SUFFIX = re.compile(r"(?:please |sage )*$")
@@ -28,6 +30,9 @@ class Match:
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, number words to digits, single spaces."""
     text = text.lower().replace("\u2019", "'")
+    text = _THOUSANDS.sub("", text)  # "1,000" → "1000"
+    text = _DECIMAL.sub(" point ", text)  # "3.5" → "3 point 5", as it is spoken
+    text = text.replace("%", " percent ")
     words = _NOT_WORD.sub(" ", text).split()
     words = [w.strip("'") for w in words if w.strip("'")]
     return " ".join(normalise_numbers(words))

@@ -1,0 +1,334 @@
+"""Tier 0.5: arithmetic, unit conversions and date questions, answered exactly.
+
+A small recursive-descent parser over the normalised transcript (number words are digits
+by then). Nothing is ever passed to ``eval``; anything the grammar does not cover returns
+None and goes on to the language models.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sage.patterns.matcher import normalise
+
+_PREFIX = re.compile(
+    r"^(?:hey sage |sage )?(?:please )?(?:(?:what is|what's|whats|how much is|calculate|compute"
+    r"|tell me|can you tell me|do you know) )?(?:what )?"
+)
+_SUFFIX = re.compile(r"(?: please| sage| equal| equals)*$")
+MAX_MAGNITUDE = 1e15
+"""Results beyond this are refused: nobody asks a voice assistant for them on purpose."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An exact answer and what kind of question it was."""
+
+    reply: str
+    kind: str
+    """"arithmetic", "units" or "date"."""
+
+
+class _NoParse(Exception):
+    pass
+
+
+def _fmt(value: float) -> str:
+    if value == int(value) and abs(value) < MAX_MAGNITUDE:
+        return str(int(value))
+    text = f"{value:.4g}" if abs(value) >= 1e-4 else f"{value:.2e}"
+    return text if "e" not in text else f"{value:.3e}"
+
+
+# -- arithmetic ----------------------------------------------------------------------------
+
+_ADD = {"plus": 1, "and": 1, "minus": -1}
+_MUL = ("times", "x", "multiplied by", "divided by", "over")
+
+
+class _Arithmetic:
+    """Recursive descent over words:
+
+    expr   := term (("plus" | "minus") term)*
+    term   := factor (("times" | "divided by" | "over") factor)*
+    factor := "minus" factor | "square root of" factor
+            | atom ["squared" | "cubed" | "to the power of" atom]
+    atom   := number ["point" digits] ["percent of" factor]
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.pos = 0
+        self.operators = 0
+
+    def peek(self, phrase: str) -> bool:
+        parts = phrase.split()
+        return self.words[self.pos : self.pos + len(parts)] == parts
+
+    def take(self, phrase: str) -> bool:
+        if self.peek(phrase):
+            self.pos += len(phrase.split())
+            return True
+        return False
+
+    def parse(self) -> float:
+        value = self.expr()
+        if self.pos != len(self.words) or self.operators == 0:
+            raise _NoParse
+        return value
+
+    def expr(self) -> float:
+        value = self.term()
+        while self.pos < len(self.words) and self.words[self.pos] in _ADD:
+            sign = _ADD[self.words[self.pos]]
+            self.pos += 1
+            self.operators += 1
+            value += sign * self.term()
+        return value
+
+    def term(self) -> float:
+        value = self.factor()
+        while True:
+            op = next((op for op in _MUL if self.peek(op)), None)
+            if op is None:
+                return value
+            self.take(op)
+            self.operators += 1
+            rhs = self.factor()
+            if op in ("divided by", "over"):
+                if rhs == 0:
+                    raise ZeroDivisionError
+                value /= rhs
+            else:
+                value *= rhs
+
+    def factor(self) -> float:
+        if self.take("minus") or self.take("negative"):
+            return -self.factor()
+        if self.take("the square root of") or self.take("square root of"):
+            self.operators += 1
+            value = self.factor()
+            if value < 0:
+                raise ValueError("square root of a negative number")
+            return math.sqrt(value)
+        value = self.atom()
+        if self.take("squared"):
+            self.operators += 1
+            return value**2
+        if self.take("cubed"):
+            self.operators += 1
+            return value**3
+        if self.take("to the power of") or self.take("to the"):
+            self.operators += 1
+            exponent = self.atom()
+            if abs(exponent) > 64:
+                raise OverflowError
+            return value**exponent
+        return value
+
+    def atom(self) -> float:
+        if self.pos >= len(self.words):
+            raise _NoParse
+        value = _number(self.words[self.pos])
+        self.pos += 1
+        if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
+            value = float(f"{int(value)}.{self.words[self.pos]}")
+            self.pos += 1
+        if self.take("percent of"):
+            self.operators += 1
+            return value / 100 * self.factor()
+        return value
+
+
+def _number(word: str) -> float:
+    try:
+        return float(word)
+    except ValueError:
+        raise _NoParse from None
+
+
+def arithmetic(words: list[str]) -> Answer | None:
+    """ "17 times 23" → "17 times 23 is 391."."""
+    try:
+        value = _Arithmetic(words).parse()
+    except _NoParse:
+        return None
+    except ZeroDivisionError:
+        return Answer("That's undefined: you can't divide by zero.", "arithmetic")
+    except (ValueError, OverflowError):
+        return Answer("I can't give a real number for that.", "arithmetic")
+    if abs(value) > MAX_MAGNITUDE:
+        return Answer("That number is too large to say usefully.", "arithmetic")
+    return Answer(f"{' '.join(words)} is {_fmt(value)}.", "arithmetic")
+
+
+# -- units ---------------------------------------------------------------------------------
+
+_UNITS: dict[str, tuple[str, float]] = {
+    # name: (dimension, size in the dimension's base unit)
+    "millimeter": ("length", 0.001), "centimeter": ("length", 0.01), "meter": ("length", 1.0),
+    "kilometer": ("length", 1000.0), "inch": ("length", 0.0254), "foot": ("length", 0.3048),
+    "yard": ("length", 0.9144), "mile": ("length", 1609.344),
+    "gram": ("mass", 0.001), "kilogram": ("mass", 1.0), "ounce": ("mass", 0.028349523125),
+    "pound": ("mass", 0.45359237), "stone": ("mass", 6.35029318), "ton": ("mass", 1000.0),
+    "milliliter": ("volume", 0.001), "liter": ("volume", 1.0), "teaspoon": ("volume", 0.00492892),
+    "tablespoon": ("volume", 0.0147868), "cup": ("volume", 0.2365882365),
+    "pint": ("volume", 0.473176473), "gallon": ("volume", 3.785411784),
+    "second": ("time", 1.0), "minute": ("time", 60.0), "hour": ("time", 3600.0),
+    "day": ("time", 86400.0), "week": ("time", 604800.0),
+    "celsius": ("temperature", 1.0), "fahrenheit": ("temperature", 1.0),
+    "kelvin": ("temperature", 1.0),
+}  # fmt: skip
+_ALIASES = {
+    "feet": "foot", "inches": "inch", "metre": "meter", "metres": "meter", "litre": "liter",
+    "litres": "liter", "kilometre": "kilometer", "kilometres": "kilometer", "km": "kilometer",
+    "centimetre": "centimeter", "centimetres": "centimeter", "cm": "centimeter",
+    "millimetre": "millimeter", "millimetres": "millimeter", "mm": "millimeter",
+    "millilitre": "milliliter", "millilitres": "milliliter", "ml": "milliliter",
+    "kg": "kilogram", "kilo": "kilogram", "kilos": "kilogram", "lb": "pound", "lbs": "pound",
+    "oz": "ounce", "degrees": "", "degree": "", "tonne": "ton", "tonnes": "ton",
+}  # fmt: skip
+_TO_KELVIN: dict[str, Callable[[float], float]] = {
+    "celsius": lambda v: v + 273.15,
+    "fahrenheit": lambda v: (v - 32) * 5 / 9 + 273.15,
+    "kelvin": lambda v: v,
+}
+_FROM_KELVIN: dict[str, Callable[[float], float]] = {
+    "celsius": lambda k: k - 273.15,
+    "fahrenheit": lambda k: (k - 273.15) * 9 / 5 + 32,
+    "kelvin": lambda k: k,
+}
+
+
+def _unit(phrase: str) -> str | None:
+    words = [w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w]
+    if len(words) != 1:
+        return None
+    word = words[0]
+    if word in _UNITS:
+        return word
+    if word.endswith("s") and word[:-1] in _UNITS:
+        return word[:-1]
+    return None
+
+
+_CONVERSIONS = (
+    re.compile(
+        r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
+        r"(?:a |an |one )?(?P<n>[\d.]+)? ?(?P<from>[a-z ]+?)$"
+    ),
+    re.compile(
+        r"^(?:convert )?(?P<n>[\d.]+) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+    ),
+)
+
+
+def convert(text: str) -> Answer | None:
+    """ "how many feet in 3 meters" → "3 meters is 9.843 feet."."""
+    for pattern in _CONVERSIONS:
+        hit = pattern.match(text)
+        if hit is None:
+            continue
+        source, target = _unit(hit["from"]), _unit(hit["to"])
+        if source is None or target is None or _UNITS[source][0] != _UNITS[target][0]:
+            return None
+        amount = float(hit["n"]) if hit["n"] else 1.0
+        if _UNITS[source][0] == "temperature":
+            value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
+            return Answer(f"{_fmt(amount)} degrees {source} is {_fmt(value)} degrees {target}.",
+                          "units")  # fmt: skip
+        value = amount * _UNITS[source][1] / _UNITS[target][1]
+        return Answer(f"{_fmt(amount)} {_plural(source, amount)} is {_fmt(value)} "
+                      f"{_plural(target, value)}.", "units")  # fmt: skip
+    return None
+
+
+def _plural(unit: str, amount: float) -> str:
+    if amount == 1:
+        return unit
+    return {"foot": "feet", "inch": "inches"}.get(unit, unit + "s")
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"]  # fmt: skip
+_UNTIL = re.compile(
+    r"^how many (?:days|sleeps) (?:are )?(?:left )?(?:until|till|til|to|before) "
+    r"(?:next )?(?P<when>[a-z0-9' ]+)$"
+)
+_IN_DAYS = re.compile(
+    r"^(?:day|date|day of the week|what day|what date|what day will it be|what date will it be"
+    r"|what day is it|what's the date) (?:will it be )?in (?P<n>\d+) (?P<unit>days?|weeks?)$"
+)
+
+
+def _target_date(when: str, today: date) -> tuple[date, str] | None:
+    if when in _WEEKDAYS:
+        ahead = (_WEEKDAYS.index(when) - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead), when.capitalize()
+    fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
+             "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
+             "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
+             "halloween": (10, 31, "Halloween")}  # fmt: skip
+    if when in fixed:
+        month, day, name = fixed[when]
+    else:
+        parts = when.replace("the ", "").replace(" of", "").split()
+        if len(parts) != 2:
+            return None
+        month_word, day_word = parts if parts[0] in _MONTHS else parts[::-1]
+        if month_word not in _MONTHS or not re.fullmatch(r"\d+(?:st|nd|rd|th)?", day_word):
+            return None
+        month, day = _MONTHS.index(month_word) + 1, int(re.sub(r"\D", "", day_word))
+        name = f"{month_word.capitalize()} {day}"
+    try:
+        target = date(today.year, month, day)
+        if target < today:
+            target = date(today.year + 1, month, day)
+    except ValueError:
+        return None
+    return target, name
+
+
+def dates(text: str, now: datetime) -> Answer | None:
+    """ "how many days until friday", "what day is it in 10 days"."""
+    today = now.date()
+    if hit := _UNTIL.match(text):
+        found = _target_date(hit["when"].strip(), today)
+        if found is None:
+            return None
+        target, name = found
+        days = (target - today).days
+        if days == 0:
+            return Answer(f"{name} is today.", "date")
+        unit = "day" if days == 1 else "days"
+        if name in map(str.capitalize, _WEEKDAYS):
+            on = f"{target.strftime('%B')} {target.day}"
+        elif name.split()[0].lower() in _MONTHS:
+            on = f"a {target.strftime('%A')}"
+        else:
+            on = f"{target.strftime('%A, %B')} {target.day}"
+        return Answer(f"{days} {unit} until {name}, {on}.", "date")
+    if hit := _IN_DAYS.match(text):
+        days = int(hit["n"]) * (7 if hit["unit"].startswith("week") else 1)
+        if days > 36_500:
+            return None
+        target = today + timedelta(days=days)
+        return Answer(f"In {hit['n']} {hit['unit']} it will be {target.strftime('%A, %B')} "
+                      f"{target.day}, {target.year}.", "date")  # fmt: skip
+    return None
+
+
+def answer(transcript: str, now: datetime) -> Answer | None:
+    """The exact answer to an arithmetic, unit or date question, or None."""
+    text = normalise(transcript)
+    text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
+    if not text:
+        return None
+    return arithmetic(text.split()) or convert(text) or dates(text, now)

@@ -1,0 +1,65 @@
+"""Tier 0.5: exact answers to arithmetic, unit and date questions; everything else passes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sage.cascade.deterministic import answer
+
+SATURDAY = datetime(2026, 11, 21, 15, 5)
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("What is 17 times 23?", "17 times 23 is 391."),
+        ("what is seventeen times twenty three", "17 times 23 is 391."),
+        ("What's 15% of 80?", "15 percent of 80 is 12."),
+        ("What is 3.5 times 2?", "3 point 5 times 2 is 7."),
+        ("What is the square root of 144?", "the square root of 144 is 12."),
+        ("what is 2 to the power of 10", "2 to the power of 10 is 1024."),
+        ("What is 7 minus 10 divided by 2?", "7 minus 10 divided by 2 is 2."),
+        ("1,000 plus 2,500", "1000 plus 2500 is 3500."),
+        ("What is 1 divided by 3?", "1 divided by 3 is 0.3333."),
+        ("10 divided by 0", "That's undefined: you can't divide by zero."),
+        ("what is the square root of minus 4", "I can't give a real number for that."),
+        ("what is 10 to the power of 99", "I can't give a real number for that."),
+        ("How many feet in 3 meters?", "3 meters is 9.843 feet."),
+        ("Convert 5 miles to kilometers.", "5 miles is 8.047 kilometers."),
+        (
+            "What is 100 degrees Fahrenheit in Celsius?",
+            "100 degrees fahrenheit is 37.78 degrees celsius.",
+        ),
+        ("how many ounces are in a pound", "1 pound is 16 ounces."),
+        ("How many seconds in a day?", "1 day is 86400 seconds."),
+        ("How many days until Friday?", "6 days until Friday, November 27."),
+        ("How many days until Saturday?", "7 days until Saturday, November 28."),
+        ("How many days until Christmas?", "34 days until Christmas, Friday, December 25."),
+        ("how many days until the 1st of january", "41 days until January 1, a Friday."),
+        ("What day will it be in 10 days?", "In 10 days it will be Tuesday, December 1, 2026."),
+    ],
+)
+def test_answers(question: str, reply: str) -> None:
+    result = answer(question, SATURDAY)
+    assert result is not None and result.reply == reply
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "what is love",
+        "How many legs does a spider have?",
+        "What time is it?",
+        "five",
+        "what is 5",
+        "How many feet in 3 kilograms?",  # different dimensions
+        "how many days until my birthday",
+        "how many days until february 30",
+        "",
+    ],
+)
+def test_everything_else_passes(question: str) -> None:
+    assert answer(question, SATURDAY) is None
