@@ -24,6 +24,7 @@ from sage.daemon import Daemon
 from sage.errors import ModelError, SageError
 from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
 from sage.pipeline import Pipeline, Turn
+from sage.trust.store import Store
 
 _LOGGER = logging.getLogger("sage")
 _NOISY_LOGGERS = ("faster_whisper", "piper", "httpx", "huggingface_hub")
@@ -67,6 +68,11 @@ def _rules(config: Config) -> list[Rule]:
     return load_rules(paths)
 
 
+def _pipeline(config: Config, sink: Sink) -> Pipeline:
+    store = Store(config.paths.state_dir / "sage.db")
+    return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink, store=store)
+
+
 def _sink(out: str | Path | None) -> Sink:
     if out is None or str(out) == "none":
         return NullSink()
@@ -85,7 +91,7 @@ def _print_turn(turn: Turn, as_json: bool) -> None:
 def cmd_listen(config: Config, args: argparse.Namespace) -> int:
     """One shot: the first utterance in a WAV file."""
     blocks = list(wav_source(args.wav))  # reads and converts, or raises AudioFormatError
-    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), _sink(args.out))
+    pipeline = _pipeline(config, _sink(args.out))
     segmenter = Segmenter(config.segmenter)
     utterances = [u for b in blocks for u in segmenter.push(b)] + list(segmenter.flush())
     if len(utterances) > 1:
@@ -107,7 +113,7 @@ def cmd_listen(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     """One shot from typed text."""
-    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), _sink(args.out))
+    pipeline = _pipeline(config, _sink(args.out))
     _ = pipeline.speaker  # load before the timed turn
     turn = pipeline.ask(args.text)
     pipeline.sink.close()
@@ -128,7 +134,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     else:
         blocks = wav_source(Path(args.input))
     sink = _sink(args.output)
-    pipeline = Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink)
+    pipeline = _pipeline(config, sink)
     pipeline.preload()
     wake = WakeWordGate(config.wake) if mic is not None and config.wake.enabled else None
     daemon = Daemon(

@@ -8,6 +8,7 @@ logged as one INFO line.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import re
@@ -25,7 +26,7 @@ from sage.cascade.llm import Generation, LlamaResponder, Responder
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, SageError
-from sage.patterns.matcher import PatternMatcher
+from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.rules import Rule
 from sage.speech.asr import (
     GrammarRecognizer,
@@ -34,6 +35,8 @@ from sage.speech.asr import (
     hotwords_for,
 )
 from sage.speech.tts import PiperSpeaker
+from sage.trust import scoring
+from sage.trust.store import Experience, Store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +68,10 @@ class Turn:
     """Both tiers' transcripts, when audio was recognised."""
     error: str | None = None
     """"code: reason" when a stage failed and the turn degraded."""
+    tier: str = ""
+    """Which tier answered: "pattern", "deterministic" or "base"."""
+    context: str | None = None
+    """Context class of the request (stable, moving, unstable, novel); None without memory."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``--json`` output)."""
@@ -141,8 +148,10 @@ class Pipeline:
         rules: list[Rule],
         sink: Sink,
         clock: Callable[[], datetime] = datetime.now,
+        store: Store | None = None,
     ) -> None:
         self.config = config
+        self.store = store
         self.models = models
         self.rules = rules
         self.matcher = PatternMatcher(rules)
@@ -216,6 +225,22 @@ class Pipeline:
     def _answer(
         self,
         text: str,
+        asr_tier: str,
+        t0: float,
+        timings: dict[str, float],
+        asr: dict[str, str | None],
+    ) -> Turn:
+        now = time.time()
+        history = self.store.history() if self.store is not None else []
+        context = self._observe(text, history, now)
+        turn = self._respond(text, asr_tier, t0, timings, asr)
+        turn = dataclasses.replace(turn, context=context)
+        self._remember(turn, history, now)
+        return self._log(turn)
+
+    def _respond(
+        self,
+        text: str,
         tier: str,
         t0: float,
         timings: dict[str, float],
@@ -227,14 +252,23 @@ class Pipeline:
         speech = _SpeechTimer(t0, timings)
         if match is not None:
             self._say(match.reply, speech)
-            return self._log(Turn(text, "pattern", match.reply, tier, timings, match.rule, asr))
+            return Turn(
+                text, "pattern", match.reply, tier, timings, match.rule, asr, tier="pattern"
+            )
         t_exact = time.perf_counter()
         exact = deterministic.answer(text, self.clock())
         timings["deterministic"] = _ms_since(t_exact)
         if exact is not None:
             self._say(exact.reply, speech)
-            return self._log(
-                Turn(text, "deterministic", exact.reply, tier, timings, exact.kind, asr)
+            return Turn(
+                text,
+                "deterministic",
+                exact.reply,
+                tier,
+                timings,
+                exact.kind,
+                asr,
+                tier="deterministic",
             )
         stats = Generation()
         error: str | None = None
@@ -246,7 +280,6 @@ class Pipeline:
             if (load_ms := _ms_since(t_load)) > 1.0:
                 timings["llm_load"] = load_ms
                 speech.exclude(load_ms)
-            time.perf_counter()
             for sentence in threaded(responder.respond(text, stats), SENTENCE_QUEUE):
                 sentences.append(sentence)
                 self._say(sentence, speech)
@@ -262,7 +295,47 @@ class Pipeline:
             fallback = LLM_UNAVAILABLE_REPLY if error else "Sorry, I have no answer to that."
             sentences.append(fallback)
             self._say(fallback, speech)
-        return self._log(Turn(text, "llm", " ".join(sentences), tier, timings, None, asr, error))
+        if self.store is not None and stats.first_token_ms is not None:
+            self.store.record_call(
+                self.config.llm.role,
+                self.models.path(self.config.llm.role).name,
+                "base",
+                stats.prompt_tokens,
+                stats.tokens,
+                stats.total_ms,
+                "error" if error else "ok",
+            )
+        reply = " ".join(sentences)
+        return Turn(text, "llm", reply, tier, timings, None, asr, error, tier="base")
+
+    def _observe(self, text: str, history: list[str], now: float) -> str | None:
+        """Judge the previous turn by this one (trust moves), and classify this request."""
+        if self.store is None or not self.store.available:
+            return None
+        last = self.store.previous()
+        previous = None
+        if last is not None:
+            last_id, previous, last_context, last_tier = last
+            outcome = scoring.observe_outcome(previous, text, now)
+            if outcome is not None and previous.outcome == "unknown":
+                self.store.observe(last_id, outcome, last_context, last_tier, now)
+                previous = dataclasses.replace(previous, outcome=outcome)
+        return scoring.context_class(text, previous, history, now)
+
+    def _remember(self, turn: Turn, history: list[str], now: float) -> None:
+        """Store the turn as an experience (the input DREAM selects from)."""
+        if self.store is None or turn.context is None:
+            return
+        heard = [t for t in turn.asr.values() if t]
+        disagreed = len(heard) == 2 and normalise(heard[0]) != normalise(heard[1])
+        salience = scoring.snarc(turn.transcript, history, 0.0, disagreed)
+        self.store.record(
+            Experience(
+                at=now, transcript=turn.transcript, route=turn.route, tier=turn.tier,
+                asr_tier=turn.asr_tier, reply=turn.reply, context=turn.context,
+                timings=turn.timings_ms, uncertainty={}, snarc=salience, error=turn.error,
+            )
+        )  # fmt: skip
 
     def _say(self, sentence: str, speech: _SpeechTimer) -> None:
         speech.sentence_ready()
@@ -290,10 +363,12 @@ class Pipeline:
         return turn
 
     def close(self) -> None:
-        """Free the models."""
+        """Free the models, then close the store."""
         if self._responder is not None:
             self._responder.close()
             self._responder = None
+        if self.store is not None:
+            self.store.close()
 
 
 class _SpeechTimer:

@@ -19,6 +19,14 @@ from sage.speech.tts import PiperSpeaker
 Speak = Callable[..., Path]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' experience store out of the user's state directory."""
+    import os
+    import tempfile
+
+    os.environ["SAGE_STATE_DIR"] = tempfile.mkdtemp(prefix="sage-test-state-")
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
     return load_config(None)

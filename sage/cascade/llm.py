@@ -26,6 +26,7 @@ class Generation:
     """Figures from one streamed answer, filled in while it streams."""
 
     first_token_ms: float | None = None
+    prompt_tokens: int = 0
     tokens: int = 0
     total_ms: float = 0.0
     sentences: list[str] = field(default_factory=list)
@@ -114,6 +115,7 @@ class LlamaResponder:
                 stats.sentences.append(sentence)
                 yield sentence
         stats.total_ms = (time.perf_counter() - t0) * 1000
+        stats.prompt_tokens = max(0, self._llm.n_tokens - stats.tokens)
 
     def close(self) -> None:
         """Free the model's memory now rather than at garbage collection."""

@@ -1,0 +1,1 @@
+"""Trust and experience: what SAGE observed about each turn, and whom to trust next time."""

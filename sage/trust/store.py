@@ -1,0 +1,287 @@
+"""The experience and trust store: SQLite through sqlite-utils, WAL, schema in migrations.
+
+One writer (the pipeline's thread). Every method is safe to call when the database is
+locked or corrupt: the failure is logged once and the turn goes on without memory. A
+corrupt file is moved aside (never deleted) and a fresh database started.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import sqlite_utils
+
+from sage.trust import scoring
+
+_LOGGER = logging.getLogger(__name__)
+
+MIGRATIONS = [
+    """
+    CREATE TABLE experiences (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        transcript TEXT NOT NULL,
+        route TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        asr_tier TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        context TEXT NOT NULL,
+        timings TEXT NOT NULL,
+        uncertainty TEXT NOT NULL,
+        outcome TEXT NOT NULL DEFAULT 'unknown',
+        surprise REAL NOT NULL, novelty REAL NOT NULL, arousal REAL NOT NULL,
+        reward REAL NOT NULL, conflict REAL NOT NULL, salience REAL NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX experiences_at ON experiences(at);
+    CREATE INDEX experiences_salience ON experiences(salience);
+    CREATE TABLE trust (
+        context TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        score REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        successes INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (context, tier)
+    );
+    CREATE TABLE model_calls (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        role TEXT NOT NULL,
+        model TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        outcome TEXT NOT NULL
+    );
+    """,
+]
+
+TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.5, "base": 0.8, "modifier": 0.8}
+"""Where trust starts, and where it decays back to, per tier."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Experience:
+    """One turn as remembered."""
+
+    at: float
+    transcript: str
+    route: str
+    tier: str
+    asr_tier: str
+    reply: str
+    context: str
+    timings: dict[str, float]
+    uncertainty: dict[str, float]
+    snarc: scoring.Snarc
+    error: str | None = None
+
+
+def _guarded(default: Callable[[], Any]) -> Callable[[F], F]:
+    """Run a store method; on a database error log once, and return ``default()``."""
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def guarded(self: Store, *args: Any, **kwargs: Any) -> Any:
+            if self.db is None:
+                return default()
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.DatabaseError as exc:
+                self._failed(method.__name__, exc)
+                return default()
+
+        return cast(F, guarded)
+
+    return wrap
+
+
+class Store:
+    """Experiences, trust and the model-call audit, in one SQLite file."""
+
+    def __init__(self, path: Path, busy_timeout_s: float = 2.0) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._reported: set[str] = set()
+        self.db: sqlite_utils.Database | None = None
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                self._failed("open", exc)
+                return
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            _LOGGER.error("%s is unreadable (%s); moved to %s, starting afresh", path, exc, aside)
+            path.replace(aside)
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            try:
+                self.db = self._open()
+            except sqlite3.DatabaseError as again:
+                self._failed("open", again)
+
+    def _open(self) -> sqlite_utils.Database:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA quick_check").fetchall()
+        db.enable_wal()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], version + 1):
+            with db.atomic():
+                db.executescript(migration)
+                db.execute(f"PRAGMA user_version = {number}")
+        return db
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        key = f"{what}:{type(exc).__name__}:{exc}"
+        if key not in self._reported:
+            self._reported.add(key)
+            _LOGGER.error("experience store %s failed (%s); answering without memory", what, exc)
+
+    @property
+    def available(self) -> bool:
+        """True when the database opened."""
+        return self.db is not None
+
+    # -- reads ---------------------------------------------------------------------
+
+    @_guarded(lambda: None)
+    def previous(self) -> tuple[int, scoring.Previous, str, str] | None:
+        """The last experience: (id, what the scorer needs, its context, its tier)."""
+        assert self.db is not None
+        rows = list(self.db.query("SELECT * FROM experiences ORDER BY id DESC LIMIT 1"))
+        if not rows:
+            return None
+        row = rows[0]
+        previous = scoring.Previous(row["transcript"], row["at"], row["outcome"])
+        return row["id"], previous, row["context"], row["tier"]
+
+    @_guarded(list)
+    def history(self, limit: int = 500) -> list[str]:
+        """Recent transcripts, newest first."""
+        assert self.db is not None
+        sql = "SELECT transcript FROM experiences ORDER BY id DESC LIMIT ?"
+        return [row["transcript"] for row in self.db.query(sql, [limit])]
+
+    @_guarded(lambda: 0.0)
+    def trust(self, context: str, tier: str, now: float) -> float:
+        """Trust in a tier for a context class, decayed toward its prior."""
+        assert self.db is not None
+        prior = TRUST_PRIORS.get(tier, 0.5)
+        sql = "SELECT score, updated_at FROM trust WHERE context = ? AND tier = ?"
+        rows = list(self.db.query(sql, [context, tier]))
+        if not rows:
+            return prior
+        return scoring.decayed(rows[0]["score"], prior, now - rows[0]["updated_at"])
+
+    @_guarded(list)
+    def experiences(self) -> list[dict[str, Any]]:
+        """Every experience row (oldest first)."""
+        assert self.db is not None
+        return list(self.db.query("SELECT * FROM experiences ORDER BY id"))
+
+    @_guarded(list)
+    def model_calls(self) -> list[dict[str, Any]]:
+        """Every audited model call (oldest first)."""
+        assert self.db is not None
+        return list(self.db.query("SELECT * FROM model_calls ORDER BY id"))
+
+    # -- writes --------------------------------------------------------------------
+
+    @_guarded(lambda: None)
+    def record(self, experience: Experience) -> int | None:
+        """Store one turn; returns its id."""
+        assert self.db is not None
+        s = experience.snarc
+        with self.db.atomic():
+            table = self.db.table("experiences")
+            table.insert(
+                {
+                    "at": experience.at,
+                    "transcript": experience.transcript,
+                    "route": experience.route,
+                    "tier": experience.tier,
+                    "asr_tier": experience.asr_tier,
+                    "reply": experience.reply,
+                    "context": experience.context,
+                    "timings": json.dumps(experience.timings),
+                    "uncertainty": json.dumps(experience.uncertainty),
+                    "surprise": s.surprise,
+                    "novelty": s.novelty,
+                    "arousal": s.arousal,
+                    "reward": s.reward,
+                    "conflict": s.conflict,
+                    "salience": s.salience,
+                    "error": experience.error,
+                }
+            )
+            return table.last_rowid
+
+    @_guarded(lambda: None)
+    def observe(
+        self, experience_id: int, outcome: str, context: str, tier: str, now: float
+    ) -> None:
+        """Record what the next turn showed about an earlier one, and move trust."""
+        assert self.db is not None
+        row = self.db.table("experiences").get(experience_id)
+        before = scoring.Snarc(
+            row["surprise"], row["novelty"], row["arousal"], row["reward"], row["conflict"]
+        )
+        reward = scoring.snarc("", [], 0.0, False, outcome).reward
+        conflict = 1.0 if outcome in scoring.FAILURES else before.conflict
+        after = scoring.Snarc(before.surprise, before.novelty, before.arousal, reward, conflict)
+        score = scoring.updated(self.trust(context, tier, now), outcome)
+        failed = outcome in scoring.FAILURES
+        with self.db.atomic():
+            self.db.table("experiences").update(
+                experience_id,
+                {"outcome": outcome, "reward": reward, "conflict": conflict,
+                 "salience": after.salience},
+            )  # fmt: skip
+            self.db.execute(
+                "INSERT INTO trust (context, tier, score, updated_at, successes, failures) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (context, tier) DO UPDATE SET "
+                "score = excluded.score, updated_at = excluded.updated_at, "
+                "successes = successes + excluded.successes, "
+                "failures = failures + excluded.failures",
+                [context, tier, score, now, int(not failed), int(failed)],
+            )
+
+    @_guarded(lambda: None)
+    def record_call(
+        self,
+        role: str,
+        model: str,
+        tier: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        latency_ms: float,
+        outcome: str,
+    ) -> None:
+        """Audit one model call."""
+        assert self.db is not None
+        with self.db.atomic():
+            self.db.table("model_calls").insert(
+                {"at": time.time(), "role": role, "model": model, "tier": tier,
+                 "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "latency_ms": latency_ms, "outcome": outcome}
+            )  # fmt: skip
+
+    def close(self) -> None:
+        """Close the database."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
