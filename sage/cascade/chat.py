@@ -1,0 +1,178 @@
+"""A GGUF chat model with greedy streaming and a log-probability for every token.
+
+The prompt is built with the model's own chat template (from the GGUF metadata), and
+tokens come from ``Llama.generate``. A logits processor sees the very row the sampler
+picks from, so each token's log-probability is read where it is decided: no second
+pass, no ``echo=True`` (whose log-probs are misaligned by one position), and the same
+code holds when a draft model proposes tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sage.errors import ModelError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Token-level statistics of one answer (length-independent, unlike mean perplexity)."""
+
+    tokens: int
+    mean_nll: float
+    """Mean negative log-likelihood per token, in nats."""
+    low_prob: float
+    """10th percentile of the chosen tokens' probabilities: a few unsure tokens show here."""
+    min_prob: float
+
+    @staticmethod
+    def of(logprobs: list[float]) -> Uncertainty:
+        """Summarise per-token log-probabilities."""
+        if not logprobs:
+            return Uncertainty(0, 0.0, 1.0, 1.0)
+        values = np.asarray(logprobs, dtype=np.float64)
+        probs = np.exp(values)
+        return Uncertainty(
+            tokens=len(values),
+            mean_nll=float(-values.mean()),
+            low_prob=float(np.percentile(probs, 10)),
+            min_prob=float(probs.min()),
+        )
+
+    @property
+    def surprise(self) -> float:
+        """A [0, 1] score for SNARC: how unsure the least sure tenth of the answer was."""
+        return 1.0 - self.low_prob if self.tokens else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """For the experience store."""
+        return {
+            "tokens": self.tokens,
+            "mean_nll": round(self.mean_nll, 4),
+            "low_prob": round(self.low_prob, 4),
+            "min_prob": round(self.min_prob, 4),
+        }
+
+
+@dataclass
+class _LogProbRecorder:
+    """A llama.cpp logits processor that remembers the log-normaliser of the last row."""
+
+    last_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    last_lse: float = 0.0
+
+    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        peak = float(logits.max())
+        self.last_lse = peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
+        self.last_row = np.array(logits, copy=True)
+        return logits
+
+    def logprob(self, token: int) -> float:
+        return float(self.last_row[token]) - self.last_lse
+
+
+class ChatModel:
+    """One GGUF chat model in llama.cpp, streamed token by token."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        n_ctx: int,
+        threads: int,
+        gpu_layers: int = 0,
+        role: str = "",
+    ) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.role = role
+        self.name = model_path.name
+        offload = gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        t0 = time.perf_counter()
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_gpu_layers=offload,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"cannot load {model_path.name} ({exc}); run `sage models install`"
+            ) from exc
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"{model_path.name} has no chat template in its metadata")
+        vocab = self.llm._model
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=vocab.token_get_text(self.llm.token_eos()),
+            bos_token=vocab.token_get_text(self.llm.token_bos()),
+        )
+        self._recorder = _LogProbRecorder()
+        self._processors = llama_cpp.LogitsProcessorList([self._recorder])
+        _LOGGER.info(
+            "loaded %s (%s) in %.1f s, gpu layers %d",
+            self.name, role, time.perf_counter() - t0, offload,
+        )  # fmt: skip
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """Token ids of the templated conversation, and its stop strings."""
+        formatted = self._formatter(messages=messages)  # type: ignore[arg-type]
+        tokens = self.llm.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+        )
+        stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop or ""]
+        return tokens, [s for s in stops if s]
+
+    def stream(
+        self, messages: list[dict[str, str]], max_tokens: int
+    ) -> Iterator[tuple[str, float]]:
+        """Greedy continuation: (text piece, log-probability of its token) per token.
+
+        Closing the iterator stops generation at once (early exit).
+        """
+        tokens, stops = self.prompt_tokens(messages)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        generated: list[int] = []
+        text = ""
+        for token in self.llm.generate(
+            tokens, temp=0.0, repeat_penalty=1.0, logits_processor=self._processors
+        ):
+            if self._is_end(token):
+                return
+            logprob = self._recorder.logprob(token)
+            piece = decoder.decode(self.llm.detokenize([token], prev_tokens=tokens + generated))
+            generated.append(token)
+            text += piece
+            if any(stop in text for stop in stops):
+                return
+            yield piece, logprob
+            if len(generated) >= max_tokens:
+                return
+
+    def _is_end(self, token: int) -> bool:
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        return bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+
+    def warm(self, messages: list[dict[str, str]]) -> None:
+        """Evaluate a prompt so the next one sharing its prefix starts from the cache."""
+        tokens, _ = self.prompt_tokens(messages)
+        self.llm.reset()
+        self.llm.eval(tokens)
+
+    def close(self) -> None:
+        """Free the model now rather than at garbage collection."""
+        self.llm.close()
