@@ -114,7 +114,7 @@ class LlmConfig:
     """The language-model fallback (the cascade's base tier)."""
 
     role: str = "base"
-    """Catalog role of the model (see models/catalog.toml)."""
+    """Catalog role of the base model (see models/catalog.toml)."""
     n_ctx: int = 2048
     """Context window in tokens."""
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
@@ -133,6 +133,31 @@ class LlmConfig:
         _check(self.threads >= 1, "llm.threads", ">= 1")
         _check(self.max_tokens >= 1, "llm.max_tokens", ">= 1")
         _check(self.temperature >= 0.0, "llm.temperature", ">= 0")
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """Which language-model tier answers, and when an answer is too unsure to speak."""
+
+    draft_role: str = "draft"
+    """Catalog role of the small model that answers alone where trusted ("" = no draft tier)."""
+    min_trust: float = 0.55
+    """A tier answers alone only for context classes where its trust is at least this."""
+    escalate_low_prob: float = 0.25
+    """A sentence whose 10th-percentile token probability is below this is unsure."""
+    escalate_mean_nll: float = 0.6
+    """... or whose mean negative log-likelihood per token (nats) is above this."""
+    max_sentences: int = 3
+    """Spoken length: the answer stops after this many sentences."""
+    turn_budget_s: float = 20.0
+    """Compute a turn may spend (seconds of the answering thread); a fixed WAKE budget."""
+
+    def __post_init__(self) -> None:
+        _check(0.0 <= self.min_trust <= 1.0, "cascade.min_trust", "0..1")
+        _check(0.0 <= self.escalate_low_prob <= 1.0, "cascade.escalate_low_prob", "0..1")
+        _check(self.escalate_mean_nll > 0, "cascade.escalate_mean_nll", "> 0")
+        _check(self.max_sentences >= 1, "cascade.max_sentences", ">= 1")
+        _check(self.turn_budget_s > 0, "cascade.turn_budget_s", "> 0")
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,7 @@ class Config:
     asr: AsrConfig = field(default_factory=AsrConfig)
     patterns: PatternsConfig = field(default_factory=PatternsConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
+    cascade: CascadeConfig = field(default_factory=CascadeConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
 
 

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from sage.audio.io import Sink
 from sage.audio.segmenter import Utterance
 from sage.cascade import deterministic
-from sage.cascade.llm import Generation, LlamaResponder, Responder
+from sage.cascade.cascade import Cascade, Generation, ModelCall, Responder
+from sage.cascade.chat import ChatModel
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, SageError
@@ -36,7 +37,7 @@ from sage.speech.asr import (
 )
 from sage.speech.tts import PiperSpeaker
 from sage.trust import scoring
-from sage.trust.store import Experience, Store
+from sage.trust.store import TRUST_PRIORS, Experience, Store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ class Turn:
     error: str | None = None
     """"code: reason" when a stage failed and the turn degraded."""
     tier: str = ""
-    """Which tier answered: "pattern", "deterministic" or "base"."""
+    """Which tier answered: "pattern", "deterministic", "draft" or "base"."""
+    escalated_from: str | None = None
+    """The tier whose answer was too unsure to speak, when the turn escalated."""
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    """Token statistics of a language-model answer (see cascade.chat.Uncertainty)."""
     context: str | None = None
     """Context class of the request (stable, moving, unstable, novel); None without memory."""
 
@@ -187,17 +192,36 @@ class Pipeline:
         return self._speaker
 
     def responder(self) -> Responder:
-        """The LLM, loaded on first use; SageError when it cannot be."""
+        """The LLM cascade, its models loaded and warm; SageError when they cannot be."""
         if self._responder is None:
-            path = self.models.path(self.config.llm.role)
-            self._responder = LlamaResponder(path, self.config.llm)
+            cascade = Cascade(self.config, self._load_model, self._trust, self._unsure)
+            try:
+                cascade.warm()
+            except SageError:
+                cascade.close()
+                raise
+            self._responder = cascade
         return self._responder
+
+    def _load_model(self, tier: str, role: str) -> ChatModel:
+        llm = self.config.llm
+        path = self.models.path(role)
+        return ChatModel(path, llm.n_ctx, llm.threads, llm.gpu_layers, role=role)
+
+    def _trust(self, context: str | None, tier: str) -> float:
+        if self.store is None or context is None:
+            return TRUST_PRIORS.get(tier, 0.5)
+        return self.store.trust(context, tier, time.time())
+
+    def _unsure(self, context: str | None, tier: str) -> None:
+        if self.store is not None and context is not None:
+            self.store.adjust_trust(context, tier, "failed", time.time())
 
     def preload(self) -> None:
         """Load every model now (the daemon does this before it reports ready)."""
         _ = self.recognizer, self.speaker
         try:
-            self.responder().warm()
+            self.responder()
         except SageError as exc:
             _LOGGER.error("LLM unavailable, pattern rules still answer: %s", exc)
             self._llm_failure = str(exc)
@@ -233,7 +257,7 @@ class Pipeline:
         now = time.time()
         history = self.store.history() if self.store is not None else []
         context = self._observe(text, history, now)
-        turn = self._respond(text, asr_tier, t0, timings, asr)
+        turn = self._respond(text, asr_tier, t0, timings, asr, context)
         turn = dataclasses.replace(turn, context=context)
         self._remember(turn, history, now)
         return self._log(turn)
@@ -245,6 +269,7 @@ class Pipeline:
         t0: float,
         timings: dict[str, float],
         asr: dict[str, str | None],
+        context: str | None,
     ) -> Turn:
         t_match = time.perf_counter()
         match = self.matcher.match(text, self.clock())
@@ -270,6 +295,17 @@ class Pipeline:
                 asr,
                 tier="deterministic",
             )
+        return self._llm_turn(text, tier, timings, asr, context, speech)
+
+    def _llm_turn(
+        self,
+        text: str,
+        asr_tier: str,
+        timings: dict[str, float],
+        asr: dict[str, str | None],
+        context: str | None,
+        speech: _SpeechTimer,
+    ) -> Turn:
         stats = Generation()
         error: str | None = None
         sentences: list[str] = []
@@ -280,7 +316,8 @@ class Pipeline:
             if (load_ms := _ms_since(t_load)) > 1.0:
                 timings["llm_load"] = load_ms
                 speech.exclude(load_ms)
-            for sentence in threaded(responder.respond(text, stats), SENTENCE_QUEUE):
+            answer = responder.respond(text, stats, context)
+            for sentence in threaded(answer, SENTENCE_QUEUE):
                 sentences.append(sentence)
                 self._say(sentence, speech)
         except SageError as exc:
@@ -295,18 +332,26 @@ class Pipeline:
             fallback = LLM_UNAVAILABLE_REPLY if error else "Sorry, I have no answer to that."
             sentences.append(fallback)
             self._say(fallback, speech)
-        if self.store is not None and stats.first_token_ms is not None:
+        for call in stats.calls:
+            self._audit(call)
+        return Turn(
+            text, "llm", " ".join(sentences), asr_tier, timings, None, asr, error,
+            tier=stats.tier or "base", escalated_from=stats.escalated_from,
+            uncertainty=stats.uncertainty.as_dict() if stats.logprobs else {},
+        )  # fmt: skip
+
+    def _audit(self, call: ModelCall) -> None:
+        """One log line and one audit row per model call."""
+        _LOGGER.info(
+            "model call role=%s model=%s tier=%s tokens=%d+%d latency=%.0fms outcome=%s",
+            call.role, call.model, call.tier, call.prompt_tokens, call.completion_tokens,
+            call.latency_ms, call.outcome,
+        )  # fmt: skip
+        if self.store is not None:
             self.store.record_call(
-                self.config.llm.role,
-                self.models.path(self.config.llm.role).name,
-                "base",
-                stats.prompt_tokens,
-                stats.tokens,
-                stats.total_ms,
-                "error" if error else "ok",
-            )
-        reply = " ".join(sentences)
-        return Turn(text, "llm", reply, tier, timings, None, asr, error, tier="base")
+                call.role, call.model, call.tier, call.prompt_tokens, call.completion_tokens,
+                call.latency_ms, call.outcome,
+            )  # fmt: skip
 
     def _observe(self, text: str, history: list[str], now: float) -> str | None:
         """Judge the previous turn by this one (trust moves), and classify this request."""
@@ -328,12 +373,14 @@ class Pipeline:
             return
         heard = [t for t in turn.asr.values() if t]
         disagreed = len(heard) == 2 and normalise(heard[0]) != normalise(heard[1])
-        salience = scoring.snarc(turn.transcript, history, 0.0, disagreed)
+        surprise = 1.0 - turn.uncertainty.get("low_prob", 1.0)
+        salience = scoring.snarc(turn.transcript, history, surprise, disagreed)
         self.store.record(
             Experience(
                 at=now, transcript=turn.transcript, route=turn.route, tier=turn.tier,
                 asr_tier=turn.asr_tier, reply=turn.reply, context=turn.context,
-                timings=turn.timings_ms, uncertainty={}, snarc=salience, error=turn.error,
+                timings=turn.timings_ms, uncertainty=turn.uncertainty, snarc=salience,
+                error=turn.error,
             )
         )  # fmt: skip
 

@@ -19,8 +19,8 @@ def word_errors(heard: str, said: str) -> int:
     """Word-level edit distance between two transcripts."""
 
     def words(text: str) -> list[str]:
-        # "12:23", "12.23" and "1223" are the same spoken time
-        return normalise(re.sub(r"(?<=\d)[:.](?=\d)", "", text)).split()
+        # "12:23", "12.23", "12 23", "12-23" and "1223" are the same spoken time
+        return normalise(re.sub(r"(?<=\d)[:. -](?=\d)", "", text)).split()
 
     a, b = words(heard), words(said)
     row = list(range(len(b) + 1))

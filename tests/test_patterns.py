@@ -55,6 +55,11 @@ def test_matcher_table(
         assert match is not None and match.reply == reply
 
 
+def test_time_on_the_hour_is_said_without_zeros(matcher: PatternMatcher) -> None:
+    match = matcher.match("what time is it", datetime(2026, 11, 22, 1, 0))
+    assert match is not None and match.reply == "It's 1 AM."
+
+
 def test_capabilities_lists_rules(matcher: PatternMatcher) -> None:
     match = matcher.match("what can you do", NOW)
     assert match is not None and "tell you the time" in match.reply

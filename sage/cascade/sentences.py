@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 
 # A sentence ends at . ! ? followed by whitespace, unless the dot belongs to a number
 # ("3.5") or a common abbreviation ("e.g.", "Dr.").
@@ -20,7 +20,9 @@ def clean_for_speech(text: str) -> str:
     return " ".join(text.split())
 
 
-def split_sentences(pieces: Iterable[str], first_clause_words: int = 5) -> Iterator[str]:
+def split_sentences(
+    pieces: Iterable[str], first_clause_words: int = 5
+) -> Generator[str, None, None]:
     """Yield each complete sentence as soon as its end arrives, then the rest.
 
     The first chunk may end early, at a comma after ``first_clause_words`` words: the

@@ -42,7 +42,9 @@ Responder = Callable[[Rule, dict[str, str], datetime], str]
 
 
 def _time(rule: Rule, slots: dict[str, str], now: datetime) -> str:
-    return f"It's {now.strftime('%I:%M %p').lstrip('0')}."
+    # "1 AM", not "1:00 AM", which a voice reads as "one zero zero".
+    spoken = now.strftime("%I %p" if now.minute == 0 else "%I:%M %p").lstrip("0")
+    return f"It's {spoken}."
 
 
 def _date(rule: Rule, slots: dict[str, str], now: datetime) -> str:

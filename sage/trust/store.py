@@ -66,7 +66,7 @@ MIGRATIONS = [
     """,
 ]
 
-TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.5, "base": 0.8, "modifier": 0.8}
+TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.6, "base": 0.8, "modifier": 0.8}
 """Where trust starts, and where it decays back to, per tier."""
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -243,22 +243,33 @@ class Store:
         reward = scoring.snarc("", [], 0.0, False, outcome).reward
         conflict = 1.0 if outcome in scoring.FAILURES else before.conflict
         after = scoring.Snarc(before.surprise, before.novelty, before.arousal, reward, conflict)
-        score = scoring.updated(self.trust(context, tier, now), outcome)
-        failed = outcome in scoring.FAILURES
         with self.db.atomic():
             self.db.table("experiences").update(
                 experience_id,
                 {"outcome": outcome, "reward": reward, "conflict": conflict,
                  "salience": after.salience},
             )  # fmt: skip
-            self.db.execute(
-                "INSERT INTO trust (context, tier, score, updated_at, successes, failures) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (context, tier) DO UPDATE SET "
-                "score = excluded.score, updated_at = excluded.updated_at, "
-                "successes = successes + excluded.successes, "
-                "failures = failures + excluded.failures",
-                [context, tier, score, now, int(not failed), int(failed)],
-            )
+            self._move_trust(context, tier, outcome, now)
+
+    @_guarded(lambda: None)
+    def adjust_trust(self, context: str, tier: str, outcome: str, now: float) -> None:
+        """Move trust on an outcome seen within the turn (an answer too unsure to speak)."""
+        assert self.db is not None
+        with self.db.atomic():
+            self._move_trust(context, tier, outcome, now)
+
+    def _move_trust(self, context: str, tier: str, outcome: str, now: float) -> None:
+        assert self.db is not None
+        score = scoring.updated(self.trust(context, tier, now), outcome)
+        failed = outcome in scoring.FAILURES
+        self.db.execute(
+            "INSERT INTO trust (context, tier, score, updated_at, successes, failures) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (context, tier) DO UPDATE SET "
+            "score = excluded.score, updated_at = excluded.updated_at, "
+            "successes = successes + excluded.successes, "
+            "failures = failures + excluded.failures",
+            [context, tier, score, now, int(not failed), int(failed)],
+        )
 
     @_guarded(lambda: None)
     def record_call(

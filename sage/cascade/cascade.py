@@ -1,0 +1,245 @@
+"""The trust-selected LLM cascade: the cheapest trusted tier answers; uncertainty escalates.
+
+Tiers in cost order: ``draft`` (Qwen2.5-Coder-0.5B alone) and ``base`` (the 1.5B). The
+choice is :func:`select_tier`; while the chosen tier streams, each sentence's token
+statistics are checked, and an unsure first sentence from the draft is never spoken: the
+base answers instead, and the draft loses trust for that context class.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sage.cascade.chat import ChatModel, Uncertainty
+from sage.cascade.sentences import split_sentences
+from sage.config import Config
+
+_LOGGER = logging.getLogger(__name__)
+
+TIERS = ("draft", "base")
+"""Language-model tiers, cheapest first."""
+DEFAULT_COST_S = {"draft": 1.5, "base": 4.0}
+"""Expected seconds of compute for a short spoken answer, before any are measured."""
+CAUTIOUS_CONTEXTS = frozenset({"novel", "unstable", None})
+"""Context classes where the most capable tier answers, whatever the trust."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model call, for the audit table and the log."""
+
+    role: str
+    model: str
+    tier: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    outcome: str
+    """"spoken", "escalated" (unsure, not spoken) or "error"."""
+
+
+@dataclass
+class Generation:
+    """Figures from one streamed answer, filled in while it streams."""
+
+    tier: str = ""
+    escalated_from: str | None = None
+    first_token_ms: float | None = None
+    logprobs: list[float] = field(default_factory=list)
+    """Per-token log-probabilities of the spoken answer."""
+    sentences: list[str] = field(default_factory=list)
+    calls: list[ModelCall] = field(default_factory=list)
+    total_ms: float = 0.0
+
+    @property
+    def uncertainty(self) -> Uncertainty:
+        """Token statistics of the spoken answer."""
+        return Uncertainty.of(self.logprobs)
+
+
+class Responder(Protocol):
+    """Answers a transcript that no rule covered, sentence by sentence."""
+
+    def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
+        """Yield complete sentences of the answer as they are generated."""
+        ...
+
+    def warm(self) -> None:
+        """Load the models and evaluate the standing prompt."""
+        ...
+
+    def close(self) -> None:
+        """Free the models."""
+        ...
+
+
+def select_tier(
+    context: str | None,
+    trust: Mapping[str, float],
+    expected_cost_s: Mapping[str, float],
+    available: Sequence[str],
+    budget_left_s: float,
+    min_trust: float,
+) -> str:
+    """Choose the answering tier.
+
+    1. Affordable tiers are those whose expected cost fits the budget left; when none
+       fits, the cheapest available one (a request is never dropped for lack of budget).
+    2. For a novel or unstable context (or none known), the most capable affordable tier.
+    3. Otherwise the cheapest affordable tier trusted at least ``min_trust`` for this
+       context; if none is, the most trusted affordable tier.
+    """
+    ordered = [t for t in TIERS if t in available]
+    if not ordered:
+        raise ValueError("no language-model tier is available")
+    affordable = [t for t in ordered if expected_cost_s.get(t, 0.0) <= budget_left_s]
+    if not affordable:
+        return ordered[0]
+    if context in CAUTIOUS_CONTEXTS:
+        return affordable[-1]
+    trusted = [t for t in affordable if trust.get(t, 0.0) >= min_trust]
+    if trusted:
+        return trusted[0]
+    return max(affordable, key=lambda t: (trust.get(t, 0.0), affordable.index(t)))
+
+
+class Cascade:
+    """Draft and base models behind one :class:`Responder`."""
+
+    def __init__(
+        self,
+        config: Config,
+        load: Callable[[str, str], ChatModel],
+        trust: Callable[[str | None, str], float] = lambda context, tier: 0.0,
+        on_unsure: Callable[[str | None, str], None] = lambda context, tier: None,
+    ) -> None:
+        self.config = config
+        self._load = load
+        """(tier, catalog role) → a loaded model."""
+        self._trust = trust
+        self._on_unsure = on_unsure
+        """Told when a tier's answer was too unsure to speak (trust goes down)."""
+        self._models: dict[str, ChatModel] = {}
+        self.costs_s = dict(DEFAULT_COST_S)
+        """Running estimate of each tier's cost per answer, from measured calls."""
+
+    @property
+    def available(self) -> list[str]:
+        """The tiers this configuration has."""
+        return ["draft", "base"] if self.config.cascade.draft_role else ["base"]
+
+    def model(self, tier: str) -> ChatModel:
+        """The tier's model, loaded on first use."""
+        if tier not in self._models:
+            role = self.config.cascade.draft_role if tier == "draft" else self.config.llm.role
+            self._models[tier] = self._load(tier, role)
+        return self._models[tier]
+
+    def messages(self, text: str) -> list[dict[str, str]]:
+        """System prompt plus the request."""
+        return [
+            {"role": "system", "content": self.config.llm.system_prompt},
+            {"role": "user", "content": text},
+        ]
+
+    def warm(self) -> None:
+        """Load every tier and evaluate the system prompt (later turns reuse it)."""
+        for tier in self.available:
+            self.model(tier).warm(self.messages("")[:1])
+
+    def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
+        """Stream the answer of the selected tier, escalating an unsure draft."""
+        t0 = time.perf_counter()
+        tiers = self.available
+        trust = {tier: self._trust(context, tier) for tier in tiers}
+        tier = select_tier(
+            context, trust, self.costs_s, tiers, self.config.cascade.turn_budget_s,
+            self.config.cascade.min_trust,
+        )  # fmt: skip
+        _LOGGER.debug("context=%s trust=%s → %s", context, trust, tier)
+        while True:
+            stats.tier = tier
+            escalate = yield from self._speak(tier, text, stats, t0)
+            if not escalate:
+                break
+            self._on_unsure(context, tier)
+            stats.escalated_from = tier
+            tier = tiers[tiers.index(tier) + 1]
+        stats.total_ms = (time.perf_counter() - t0) * 1000
+
+    def _speak(
+        self, tier: str, text: str, stats: Generation, t0: float
+    ) -> Generator[str, None, bool]:
+        """Stream one tier's sentences; returns True when the tier should hand over."""
+        model = self.model(tier)
+        can_escalate = tier != self.available[-1]
+        cascade = self.config.cascade
+        messages = self.messages(text)
+        prompt_tokens = len(model.prompt_tokens(messages)[0])
+        pending: list[float] = []
+        spoken: list[float] = []
+        t_call = time.perf_counter()
+        outcome = "spoken"
+
+        def pieces() -> Iterator[str]:
+            for piece, logprob in model.stream(messages, self.config.llm.max_tokens):
+                if stats.first_token_ms is None:
+                    stats.first_token_ms = (time.perf_counter() - t0) * 1000
+                pending.append(logprob)
+                yield piece
+
+        sentences = split_sentences(pieces())
+        try:
+            for sentence in sentences:
+                unsure = self.is_unsure(Uncertainty.of(pending))
+                if unsure and not stats.sentences and can_escalate:
+                    outcome = "escalated"
+                    return True
+                if unsure and stats.sentences:
+                    break  # keep what was said with confidence; end at this boundary
+                spoken.extend(pending)
+                pending.clear()
+                stats.sentences.append(sentence)
+                yield sentence
+                if len(stats.sentences) >= cascade.max_sentences:
+                    break
+            return False
+        finally:
+            sentences.close()  # stops generation at once (early exit)
+            latency_ms = (time.perf_counter() - t_call) * 1000
+            if outcome == "spoken":
+                stats.logprobs.extend(spoken)
+                self._measured(tier, latency_ms)
+            stats.calls.append(
+                ModelCall(
+                    model.role,
+                    model.name,
+                    tier,
+                    prompt_tokens,
+                    len(spoken) + len(pending),
+                    latency_ms,
+                    outcome,
+                )  # fmt: skip
+            )
+
+    def is_unsure(self, uncertainty: Uncertainty) -> bool:
+        """Token statistics beyond the configured thresholds."""
+        cascade = self.config.cascade
+        return uncertainty.tokens > 0 and (
+            uncertainty.low_prob < cascade.escalate_low_prob
+            or uncertainty.mean_nll > cascade.escalate_mean_nll
+        )
+
+    def _measured(self, tier: str, latency_ms: float) -> None:
+        # Exponential moving average: recent answers weigh most.
+        self.costs_s[tier] = 0.8 * self.costs_s[tier] + 0.2 * latency_ms / 1000
+
+    def close(self) -> None:
+        """Free every loaded model."""
+        for model in self._models.values():
+            model.close()
+        self._models.clear()
