@@ -1,0 +1,168 @@
+"""Calibrate the escalation thresholds on a labelled question set.
+
+A model answers each question; its token statistics are paired with whether the answer
+passed the question's check. The thresholds that best separate wrong answers from right
+ones (balanced accuracy of "unsure" predicting "wrong") are chosen, and the calibration
+error of the model's confidence is reported.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sage.cascade.chat import ChatModel, Uncertainty
+
+EVAL_SET = Path(__file__).resolve().parents[2] / "tools" / "eval" / "questions.toml"
+LOW_PROB_GRID = tuple(round(x, 2) for x in np.arange(0.05, 0.65, 0.05))
+MEAN_NLL_GRID = tuple(round(x, 2) for x in np.arange(0.2, 1.6, 0.1))
+
+
+@dataclass(frozen=True)
+class Question:
+    """One labelled question."""
+
+    text: str
+    domain: str
+    any: tuple[str, ...] = ()
+    """The reply passes when it contains one of these (case-insensitive)."""
+    all: tuple[str, ...] = ()
+    """... and all of these."""
+
+    def passes(self, reply: str) -> bool:
+        """Does ``reply`` pass this question's check?"""
+        lowered = reply.lower()
+        return (not self.any or any(s.lower() in lowered for s in self.any)) and all(
+            s.lower() in lowered for s in self.all
+        )
+
+
+def load_questions(path: Path = EVAL_SET) -> list[Question]:
+    """Read the evaluation set."""
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    return [
+        Question(q["text"], q["domain"], tuple(q.get("any", ())), tuple(q.get("all", ())))
+        for q in raw["q"]
+    ]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One answered question."""
+
+    question: str
+    reply: str
+    correct: bool
+    uncertainty: Uncertainty
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The chosen thresholds and how well they and the model's confidence do."""
+
+    escalate_low_prob: float
+    escalate_mean_nll: float
+    balanced_accuracy: float
+    """Of "unsure" as a predictor of "wrong" (0.5 = no better than chance)."""
+    escalation_rate: float
+    accuracy: float
+    """Share of answers that passed their check."""
+    accuracy_when_sure: float
+    ece: float
+    """Expected calibration error of exp(-mean NLL) as P(correct), 5 equal bins."""
+    samples: int
+
+
+def answer_all(
+    model: ChatModel, questions: list[Question], system_prompt: str, max_tokens: int = 64
+) -> list[Sample]:
+    """Let ``model`` answer every question greedily; keep text, check and statistics."""
+    samples = []
+    for question in questions:
+        messages = [
+            {"role": "system", "content": system_prompt},
+            {"role": "user", "content": question.text},
+        ]
+        pieces = list(model.stream(messages, max_tokens))
+        reply = "".join(p for p, _ in pieces)
+        uncertainty = Uncertainty.of([lp for _, lp in pieces])
+        samples.append(Sample(question.text, reply, question.passes(reply), uncertainty))
+    return samples
+
+
+def _unsure(u: Uncertainty, low_prob: float, mean_nll: float) -> bool:
+    return u.tokens > 0 and (u.low_prob < low_prob or u.mean_nll > mean_nll)
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 5) -> float:
+    """Weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap = abs(correct[members].mean() - confidence[members].mean())
+            error += gap * members.mean()
+    return float(error)
+
+
+def calibrate(samples: list[Sample]) -> Calibration:
+    """Choose thresholds on ``samples`` and report the calibration error."""
+    if not samples:
+        raise ValueError("no samples to calibrate on")
+    correct = np.array([s.correct for s in samples], dtype=bool)
+    best: tuple[float, float, float, float] | None = None
+    for low_prob in LOW_PROB_GRID:
+        for mean_nll in MEAN_NLL_GRID:
+            unsure = np.array([_unsure(s.uncertainty, low_prob, mean_nll) for s in samples])
+            wrong = ~correct
+            tpr = (unsure & wrong).sum() / wrong.sum() if wrong.any() else 1.0
+            tnr = (~unsure & correct).sum() / correct.sum() if correct.any() else 1.0
+            score = (tpr + tnr) / 2
+            # Ties go to fewer escalations: each one costs a base-model answer.
+            key = (score, -unsure.mean(), low_prob, mean_nll)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    assert best is not None
+    score, neg_rate, low_prob, mean_nll = best
+    unsure = np.array([_unsure(s.uncertainty, low_prob, mean_nll) for s in samples])
+    confidence = np.array([np.exp(-s.uncertainty.mean_nll) for s in samples])
+    sure = ~unsure
+    return Calibration(
+        escalate_low_prob=float(low_prob),
+        escalate_mean_nll=float(mean_nll),
+        balanced_accuracy=round(float(score), 4),
+        escalation_rate=round(float(-neg_rate), 4),
+        accuracy=round(float(correct.mean()), 4),
+        accuracy_when_sure=round(float(correct[sure].mean()), 4) if sure.any() else 0.0,
+        ece=round(expected_calibration_error(confidence, correct.astype(float)), 4),
+        samples=len(samples),
+    )
+
+
+def report(calibration: Calibration, samples: list[Sample]) -> dict[str, Any]:
+    """A JSON-ready report."""
+    return {
+        "calibration": asdict(calibration),
+        "config": {
+            "cascade": {
+                "escalate_low_prob": calibration.escalate_low_prob,
+                "escalate_mean_nll": calibration.escalate_mean_nll,
+            }
+        },
+        "samples": [
+            {
+                "question": s.question,
+                "reply": s.reply,
+                "correct": s.correct,
+                **s.uncertainty.as_dict(),
+            }
+            for s in samples
+        ],  # fmt: skip
+    }

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Calibrate the cascade's escalation thresholds on the labelled evaluation set.
+
+    .venv/bin/python tools/calibrate.py [--role draft] [--out tools/results/calibration_draft.json]
+
+Prints the chosen thresholds (paste them into the [cascade] section of the config), the
+balanced accuracy of "unsure" as a predictor of a wrong answer, and the expected
+calibration error of the model's confidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sage.cascade.calibration import answer_all, calibrate, load_questions, report  # noqa: E402
+from sage.cascade.chat import ChatModel  # noqa: E402
+from sage.catalog import ModelCache  # noqa: E402
+from sage.config import load_config  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", default="draft", help="catalog role of the model to calibrate")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N questions")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    config = load_config()
+    questions = load_questions()
+    if args.limit:
+        questions = questions[: args.limit]
+    path = ModelCache(config.paths.cache_dir).path(args.role)
+    model = ChatModel(path, config.llm.n_ctx, config.llm.threads, role=args.role)
+    try:
+        samples = answer_all(model, questions, config.llm.system_prompt, config.llm.max_tokens)
+    finally:
+        model.close()
+    result = report(calibrate(samples), samples)
+    out = args.out or ROOT / "tools" / "results" / f"calibration_{args.role}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["calibration"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
