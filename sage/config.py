@@ -143,9 +143,10 @@ class CascadeConfig:
     """Catalog role of the small model that answers alone where trusted ("" = no draft tier)."""
     min_trust: float = 0.55
     """A tier answers alone only for context classes where its trust is at least this."""
-    escalate_low_prob: float = 0.25
-    """A sentence whose 10th-percentile token probability is below this is unsure."""
-    escalate_mean_nll: float = 0.6
+    escalate_low_prob: float = 0.45
+    """A sentence whose 10th-percentile token probability is below this is unsure
+    (calibrated for the 0.5B draft by tools/calibrate.py; see the README)."""
+    escalate_mean_nll: float = 0.4
     """... or whose mean negative log-likelihood per token (nats) is above this."""
     max_sentences: int = 3
     """Spoken length: the answer stops after this many sentences."""
