@@ -162,6 +162,29 @@ class CascadeConfig:
 
 
 @dataclass(frozen=True)
+class RemoteConfig:
+    """The base tier on another machine (an OpenAI-compatible server), local as fallback."""
+
+    url: str = ""
+    """e.g. http://gpu-host:8080 ("" = answer with the local base model)."""
+    model: str = ""
+    """Model name the server expects ("" for llama.cpp's server with one model)."""
+    timeout_s: float = 10.0
+    """Connect and first-token timeout; past it the local base model answers."""
+    retry_after_s: float = 60.0
+    """After a failure the server is left alone this long."""
+
+    def __post_init__(self) -> None:
+        _check(self.timeout_s > 0, "remote.timeout_s", "> 0")
+        _check(self.retry_after_s >= 0, "remote.retry_after_s", ">= 0")
+        _check(
+            self.url == "" or self.url.startswith(("http://", "https://")),
+            "remote.url",
+            "an http:// or https:// URL",
+        )
+
+
+@dataclass(frozen=True)
 class TtsConfig:
     """Piper text to speech."""
 
@@ -189,6 +212,7 @@ class Config:
     patterns: PatternsConfig = field(default_factory=PatternsConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
 
 

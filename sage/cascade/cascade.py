@@ -14,7 +14,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sage.cascade.chat import ChatModel, Uncertainty
+from sage.cascade.chat import Uncertainty
+from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
 from sage.cascade.sentences import split_sentences
 from sage.config import Config
 
@@ -59,6 +60,31 @@ class Generation:
     def uncertainty(self) -> Uncertainty:
         """Token statistics of the spoken answer."""
         return Uncertainty.of(self.logprobs)
+
+
+class TokenStream(Protocol):
+    """A chat model that streams (text piece, log-probability) pairs: local or remote."""
+
+    role: str
+    name: str
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """Prompt token ids (empty when unknown) and stop strings."""
+        ...
+
+    def stream(
+        self, messages: list[dict[str, str]], max_tokens: int
+    ) -> Iterator[tuple[str, float]]:
+        """Greedy continuation, token by token."""
+        ...
+
+    def warm(self, messages: list[dict[str, str]]) -> None:
+        """Evaluate a standing prompt ahead of time."""
+        ...
+
+    def close(self) -> None:
+        """Free the model."""
+        ...
 
 
 class Responder(Protocol):
@@ -113,7 +139,7 @@ class Cascade:
     def __init__(
         self,
         config: Config,
-        load: Callable[[str, str], ChatModel],
+        load: Callable[[str, str], TokenStream],
         trust: Callable[[str | None, str], float] = lambda context, tier: 0.0,
         on_unsure: Callable[[str | None, str], None] = lambda context, tier: None,
     ) -> None:
@@ -123,7 +149,12 @@ class Cascade:
         self._trust = trust
         self._on_unsure = on_unsure
         """Told when a tier's answer was too unsure to speak (trust goes down)."""
-        self._models: dict[str, ChatModel] = {}
+        self._models: dict[str, TokenStream] = {}
+        remote = config.remote
+        self._remote = (
+            RemoteChatModel(remote.url, remote.model, remote.timeout_s) if remote.url else None
+        )
+        self._remote_down_until = 0.0
         self.costs_s = dict(DEFAULT_COST_S)
         """Running estimate of each tier's cost per answer, from measured calls."""
 
@@ -132,7 +163,7 @@ class Cascade:
         """The tiers this configuration has."""
         return ["draft", "base"] if self.config.cascade.draft_role else ["base"]
 
-    def model(self, tier: str) -> ChatModel:
+    def model(self, tier: str) -> TokenStream:
         """The tier's model, loaded on first use."""
         if tier not in self._models:
             role = self.config.cascade.draft_role if tier == "draft" else self.config.llm.role
@@ -163,7 +194,7 @@ class Cascade:
         _LOGGER.debug("context=%s trust=%s → %s", context, trust, tier)
         while True:
             stats.tier = tier
-            escalate = yield from self._speak(tier, text, stats, t0)
+            escalate = yield from self._speak_tier(tier, text, stats, t0)
             if not escalate:
                 break
             self._on_unsure(context, tier)
@@ -171,11 +202,27 @@ class Cascade:
             tier = tiers[tiers.index(tier) + 1]
         stats.total_ms = (time.perf_counter() - t0) * 1000
 
-    def _speak(
+    def _speak_tier(
         self, tier: str, text: str, stats: Generation, t0: float
     ) -> Generator[str, None, bool]:
-        """Stream one tier's sentences; returns True when the tier should hand over."""
-        model = self.model(tier)
+        """The base tier asks the remote server first when one is configured."""
+        remote = self._remote
+        if tier != "base" or remote is None or time.monotonic() < self._remote_down_until:
+            return (yield from self._speak(self.model(tier), tier, text, stats, t0))
+        try:
+            return (yield from self._speak(remote, tier, text, stats, t0))
+        except RemoteUnavailable as exc:
+            self._remote_down_until = time.monotonic() + self.config.remote.retry_after_s
+            _LOGGER.error("remote base unavailable (%s); answering locally", exc)
+            if stats.sentences:
+                return False  # part of the answer was spoken; end it there
+            stats.first_token_ms = None
+            return (yield from self._speak(self.model(tier), tier, text, stats, t0))
+
+    def _speak(
+        self, model: TokenStream, tier: str, text: str, stats: Generation, t0: float
+    ) -> Generator[str, None, bool]:
+        """Stream one model's sentences; returns True when the tier should hand over."""
         can_escalate = tier != self.available[-1]
         cascade = self.config.cascade
         messages = self.messages(text)
@@ -183,7 +230,7 @@ class Cascade:
         pending: list[float] = []
         spoken: list[float] = []
         t_call = time.perf_counter()
-        outcome = "spoken"
+        outcome = "error"
 
         def pieces() -> Iterator[str]:
             for piece, logprob in model.stream(messages, self.config.llm.max_tokens):
@@ -200,6 +247,7 @@ class Cascade:
                     outcome = "escalated"
                     return True
                 if unsure and stats.sentences:
+                    outcome = "spoken"
                     break  # keep what was said with confidence; end at this boundary
                 spoken.extend(pending)
                 pending.clear()
@@ -207,6 +255,7 @@ class Cascade:
                 yield sentence
                 if len(stats.sentences) >= cascade.max_sentences:
                     break
+            outcome = "spoken"
             return False
         finally:
             sentences.close()  # stops generation at once (early exit)
