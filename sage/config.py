@@ -152,6 +152,8 @@ class CascadeConfig:
     """Spoken length: the answer stops after this many sentences."""
     turn_budget_s: float = 20.0
     """Compute a turn may spend (seconds of the answering thread); a fixed WAKE budget."""
+    adapters_dir: Path | None = None
+    """Domain modifiers, <dir>/<code|math|home|general>.gguf (default <state_dir>/adapters)."""
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.min_trust <= 1.0, "cascade.min_trust", "0..1")

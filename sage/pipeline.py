@@ -73,6 +73,8 @@ class Turn:
     """Which tier answered: "pattern", "deterministic", "draft" or "base"."""
     escalated_from: str | None = None
     """The tier whose answer was too unsure to speak, when the turn escalated."""
+    domain: str = ""
+    """code / math / home / general, for language-model turns."""
     uncertainty: dict[str, float] = field(default_factory=dict)
     """Token statistics of a language-model answer (see cascade.chat.Uncertainty)."""
     context: str | None = None
@@ -336,7 +338,7 @@ class Pipeline:
             self._audit(call)
         return Turn(
             text, "llm", " ".join(sentences), asr_tier, timings, None, asr, error,
-            tier=stats.tier or "base", escalated_from=stats.escalated_from,
+            tier=stats.tier or "base", escalated_from=stats.escalated_from, domain=stats.domain,
             uncertainty=stats.uncertainty.as_dict() if stats.logprobs else {},
         )  # fmt: skip
 
@@ -380,7 +382,7 @@ class Pipeline:
                 at=now, transcript=turn.transcript, route=turn.route, tier=turn.tier,
                 asr_tier=turn.asr_tier, reply=turn.reply, context=turn.context,
                 timings=turn.timings_ms, uncertainty=turn.uncertainty, snarc=salience,
-                error=turn.error,
+                error=turn.error, domain=turn.domain,
             )
         )  # fmt: skip
 

@@ -12,18 +12,22 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
+from sage.cascade.adapters import adapter_for, classify_domain
 from sage.cascade.chat import Uncertainty
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
 from sage.cascade.sentences import split_sentences
 from sage.config import Config
+from sage.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
 
-TIERS = ("draft", "base")
-"""Language-model tiers, cheapest first."""
-DEFAULT_COST_S = {"draft": 1.5, "base": 4.0}
+TIERS = ("draft", "base", "modifier")
+"""Language-model tiers, cheapest first. The modifier (the base with the request's domain
+adapter) is reached only by escalation from an unsure base answer."""
+DEFAULT_COST_S = {"draft": 1.5, "base": 4.0, "modifier": 4.5}
 """Expected seconds of compute for a short spoken answer, before any are measured."""
 CAUTIOUS_CONTEXTS = frozenset({"novel", "unstable", None})
 """Context classes where the most capable tier answers, whatever the trust."""
@@ -48,6 +52,7 @@ class Generation:
     """Figures from one streamed answer, filled in while it streams."""
 
     tier: str = ""
+    domain: str = ""
     escalated_from: str | None = None
     first_token_ms: float | None = None
     logprobs: list[float] = field(default_factory=list)
@@ -160,8 +165,13 @@ class Cascade:
 
     @property
     def available(self) -> list[str]:
-        """The tiers this configuration has."""
+        """The tiers that may be selected (the modifier is reached by escalation only)."""
         return ["draft", "base"] if self.config.cascade.draft_role else ["base"]
+
+    @property
+    def adapters_dir(self) -> Path:
+        """Where domain adapters are looked up."""
+        return self.config.cascade.adapters_dir or self.config.paths.state_dir / "adapters"
 
     def model(self, tier: str) -> TokenStream:
         """The tier's model, loaded on first use."""
@@ -185,16 +195,23 @@ class Cascade:
     def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
         """Stream the answer of the selected tier, escalating an unsure draft."""
         t0 = time.perf_counter()
-        tiers = self.available
-        trust = {tier: self._trust(context, tier) for tier in tiers}
+        selectable = self.available
+        trust = {tier: self._trust(context, tier) for tier in selectable}
         tier = select_tier(
-            context, trust, self.costs_s, tiers, self.config.cascade.turn_budget_s,
+            context, trust, self.costs_s, selectable, self.config.cascade.turn_budget_s,
             self.config.cascade.min_trust,
         )  # fmt: skip
-        _LOGGER.debug("context=%s trust=%s → %s", context, trust, tier)
+        stats.domain = classify_domain(text)
+        adapter = adapter_for(self.adapters_dir, stats.domain)
+        tiers = [*selectable, "modifier"] if adapter is not None else selectable
+        _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, stats.domain, tier)
         while True:
             stats.tier = tier
-            escalate = yield from self._speak_tier(tier, text, stats, t0)
+            if tier == "modifier":
+                escalate = yield from self._speak_modified(adapter, text, stats, t0)
+            else:
+                last = tier == tiers[-1]
+                escalate = yield from self._speak_tier(tier, text, stats, t0, last)
             if not escalate:
                 break
             self._on_unsure(context, tier)
@@ -202,28 +219,47 @@ class Cascade:
             tier = tiers[tiers.index(tier) + 1]
         stats.total_ms = (time.perf_counter() - t0) * 1000
 
+    def _speak_modified(
+        self, adapter: Path | None, text: str, stats: Generation, t0: float
+    ) -> Generator[str, None, bool]:
+        """The base model with the request's domain adapter on, then off again."""
+        base = self.model("base")
+        use_adapter = getattr(base, "use_adapter", None)
+        if adapter is None or use_adapter is None:
+            return False
+        try:
+            use_adapter(adapter)
+        except ModelError as exc:
+            _LOGGER.error("modifier %s unusable (%s); the base answers as it is", adapter, exc)
+            stats.tier = "base"
+            return (yield from self._speak(base, "base", text, stats, t0, last=True))
+        try:
+            return (yield from self._speak(base, "modifier", text, stats, t0, last=True))
+        finally:
+            use_adapter(None)
+
     def _speak_tier(
-        self, tier: str, text: str, stats: Generation, t0: float
+        self, tier: str, text: str, stats: Generation, t0: float, last: bool
     ) -> Generator[str, None, bool]:
         """The base tier asks the remote server first when one is configured."""
         remote = self._remote
         if tier != "base" or remote is None or time.monotonic() < self._remote_down_until:
-            return (yield from self._speak(self.model(tier), tier, text, stats, t0))
+            return (yield from self._speak(self.model(tier), tier, text, stats, t0, last))
         try:
-            return (yield from self._speak(remote, tier, text, stats, t0))
+            return (yield from self._speak(remote, tier, text, stats, t0, last))
         except RemoteUnavailable as exc:
             self._remote_down_until = time.monotonic() + self.config.remote.retry_after_s
             _LOGGER.error("remote base unavailable (%s); answering locally", exc)
             if stats.sentences:
                 return False  # part of the answer was spoken; end it there
             stats.first_token_ms = None
-            return (yield from self._speak(self.model(tier), tier, text, stats, t0))
+            return (yield from self._speak(self.model(tier), tier, text, stats, t0, last))
 
     def _speak(
-        self, model: TokenStream, tier: str, text: str, stats: Generation, t0: float
+        self, model: TokenStream, tier: str, text: str, stats: Generation, t0: float, last: bool
     ) -> Generator[str, None, bool]:
         """Stream one model's sentences; returns True when the tier should hand over."""
-        can_escalate = tier != self.available[-1]
+        can_escalate = not last
         cascade = self.config.cascade
         messages = self.messages(text)
         prompt_tokens = len(model.prompt_tokens(messages)[0])

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,9 @@ class ChatModel:
             eos_token=vocab.token_get_text(self.llm.token_eos()),
             bos_token=vocab.token_get_text(self.llm.token_bos()),
         )
+        self._adapters: dict[Path, Any] = {}
+        self.adapter: Path | None = None
+        """The LoRA adapter now on, if any."""
         self._recorder = _LogProbRecorder()
         self._processors = llama_cpp.LogitsProcessorList([self._recorder])
         _LOGGER.info(
@@ -160,6 +164,32 @@ class ChatModel:
             yield piece, logprob
             if len(generated) >= max_tokens:
                 return
+
+    def use_adapter(self, path: Path | None, scale: float = 1.0) -> None:
+        """Switch a LoRA adapter on, or every adapter off (None).
+
+        The KV cache was computed with the other weights, so it is dropped on a change.
+        """
+        import ctypes
+
+        import llama_cpp
+
+        if path == self.adapter:
+            return
+        if path is None:
+            llama_cpp.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
+        else:
+            if path not in self._adapters:
+                handle = llama_cpp.llama_adapter_lora_init(self.llm.model, str(path).encode())
+                if not handle:
+                    raise ModelError(f"{path} is not a LoRA adapter for {self.name}")
+                self._adapters[path] = handle
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._adapters[path])
+            scales = (ctypes.c_float * 1)(scale)
+            if llama_cpp.llama_set_adapters_lora(self.llm.ctx, adapters, 1, scales) != 0:
+                raise ModelError(f"llama.cpp refused the adapter {path.name}")
+        self.adapter = path
+        self.llm.reset()
 
     def _is_end(self, token: int) -> bool:
         import llama_cpp

@@ -64,6 +64,9 @@ MIGRATIONS = [
         outcome TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE experiences ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.6, "base": 0.8, "modifier": 0.8}
@@ -87,6 +90,8 @@ class Experience:
     uncertainty: dict[str, float]
     snarc: scoring.Snarc
     error: str | None = None
+    domain: str = ""
+    """code / math / home / general, for the language-model tiers."""
 
 
 def _guarded(default: Callable[[], Any]) -> Callable[[F], F]:
@@ -226,6 +231,7 @@ class Store:
                     "conflict": s.conflict,
                     "salience": s.salience,
                     "error": experience.error,
+                    "domain": experience.domain,
                 }
             )
             return table.last_rowid
