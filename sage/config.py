@@ -154,6 +154,11 @@ class CascadeConfig:
     """Compute a turn may spend (seconds of the answering thread); a fixed WAKE budget."""
     adapters_dir: Path | None = None
     """Domain modifiers, <dir>/<code|math|home|general>.gguf (default <state_dir>/adapters)."""
+    speculation: str = "auto"
+    """The draft proposes tokens for the base: "adaptive" (measured per context and kept
+    where faster), "on", "off", or "auto" (adaptive on GPU hosts, off on CPU-only hosts)."""
+    draft_tokens: int = 4
+    """Tokens the draft proposes per step when speculating."""
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.min_trust <= 1.0, "cascade.min_trust", "0..1")
@@ -161,6 +166,12 @@ class CascadeConfig:
         _check(self.escalate_mean_nll > 0, "cascade.escalate_mean_nll", "> 0")
         _check(self.max_sentences >= 1, "cascade.max_sentences", ">= 1")
         _check(self.turn_budget_s > 0, "cascade.turn_budget_s", "> 0")
+        _check(
+            self.speculation in ("auto", "adaptive", "on", "off"),
+            "cascade.speculation",
+            "auto, adaptive, on or off",
+        )
+        _check(self.draft_tokens >= 1, "cascade.draft_tokens", ">= 1")
 
 
 @dataclass(frozen=True)

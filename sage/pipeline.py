@@ -24,6 +24,7 @@ from sage.audio.segmenter import Utterance
 from sage.cascade import deterministic
 from sage.cascade.cascade import Cascade, Generation, ModelCall, Responder
 from sage.cascade.chat import ChatModel
+from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, SageError
@@ -205,10 +206,10 @@ class Pipeline:
             self._responder = cascade
         return self._responder
 
-    def _load_model(self, tier: str, role: str) -> ChatModel:
+    def _load_model(self, tier: str, role: str, draft: DraftProposer | None) -> ChatModel:
         llm = self.config.llm
         path = self.models.path(role)
-        return ChatModel(path, llm.n_ctx, llm.threads, llm.gpu_layers, role=role)
+        return ChatModel(path, llm.n_ctx, llm.threads, llm.gpu_layers, role=role, draft=draft)
 
     def _trust(self, context: str | None, tier: str) -> float:
         if self.store is None or context is None:

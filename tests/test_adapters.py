@@ -99,7 +99,7 @@ def test_a_file_that_is_not_an_adapter_is_a_model_error(tiny: ChatModel, tmp_pat
 def test_unsure_base_escalates_to_the_domain_modifier(tiny: ChatModel, adapter: Path) -> None:
     config = Config(cascade=CascadeConfig(draft_role="", escalate_low_prob=0.999,
                                           adapters_dir=adapter.parent))  # fmt: skip
-    cascade = Cascade(config, load=lambda tier, role: tiny)
+    cascade = Cascade(config, load=lambda tier, role, draft: tiny)
     stats = Generation()
     answer = " ".join(cascade.respond("What colour is the sky?", stats, "novel"))
     assert answer

@@ -112,7 +112,7 @@ def make_cascade(models: dict[str, ChatModel], **cascade: object) -> tuple[Casca
     unsure: list[str] = []
     return Cascade(
         config,
-        load=lambda tier, role: models[tier],
+        load=lambda tier, role, draft: models[tier],
         trust=lambda context, tier: 0.9,
         on_unsure=lambda context, tier: unsure.append(tier),
     ), unsure

@@ -61,7 +61,7 @@ def cascade(url: str, local: ChatModel, timeout_s: float = 10.0) -> Cascade:
         cascade=CascadeConfig(draft_role=""),  # base tier only
         remote=RemoteConfig(url=url, timeout_s=timeout_s, retry_after_s=60.0),
     )
-    return Cascade(config, load=lambda tier, role: local)
+    return Cascade(config, load=lambda tier, role, draft: local)
 
 
 def test_remote_server_answers(server: str, local: ChatModel) -> None:

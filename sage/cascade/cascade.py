@@ -19,6 +19,7 @@ from sage.cascade.adapters import adapter_for, classify_domain
 from sage.cascade.chat import Uncertainty
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
 from sage.cascade.sentences import split_sentences
+from sage.cascade.speculation import DraftProposer, SpeculationSwitch, resolve_mode
 from sage.config import Config
 from sage.errors import ModelError
 
@@ -54,6 +55,8 @@ class Generation:
     tier: str = ""
     domain: str = ""
     escalated_from: str | None = None
+    speculation: dict[str, float] = field(default_factory=dict)
+    """Proposed / accepted draft tokens when the base decoded speculatively."""
     first_token_ms: float | None = None
     logprobs: list[float] = field(default_factory=list)
     """Per-token log-probabilities of the spoken answer."""
@@ -108,6 +111,12 @@ class Responder(Protocol):
         ...
 
 
+def _gpu_offload() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
 def select_tier(
     context: str | None,
     trust: Mapping[str, float],
@@ -144,13 +153,13 @@ class Cascade:
     def __init__(
         self,
         config: Config,
-        load: Callable[[str, str], TokenStream],
+        load: Callable[[str, str, DraftProposer | None], TokenStream],
         trust: Callable[[str | None, str], float] = lambda context, tier: 0.0,
         on_unsure: Callable[[str | None, str], None] = lambda context, tier: None,
     ) -> None:
         self.config = config
         self._load = load
-        """(tier, catalog role) → a loaded model."""
+        """(tier, catalog role, draft proposer for speculation or None) → a loaded model."""
         self._trust = trust
         self._on_unsure = on_unsure
         """Told when a tier's answer was too unsure to speak (trust goes down)."""
@@ -162,6 +171,9 @@ class Cascade:
         self._remote_down_until = 0.0
         self.costs_s = dict(DEFAULT_COST_S)
         """Running estimate of each tier's cost per answer, from measured calls."""
+        self.switch = SpeculationSwitch(resolve_mode(config.cascade.speculation, _gpu_offload()))
+        self.proposer: DraftProposer | None = None
+        self._speculating = False
 
     @property
     def available(self) -> list[str]:
@@ -174,10 +186,19 @@ class Cascade:
         return self.config.cascade.adapters_dir or self.config.paths.state_dir / "adapters"
 
     def model(self, tier: str) -> TokenStream:
-        """The tier's model, loaded on first use."""
+        """The tier's model, loaded on first use (the base with the draft as its proposer)."""
         if tier not in self._models:
-            role = self.config.cascade.draft_role if tier == "draft" else self.config.llm.role
-            self._models[tier] = self._load(tier, role)
+            cascade = self.config.cascade
+            role = cascade.draft_role if tier == "draft" else self.config.llm.role
+            proposer = None
+            if tier == "base" and cascade.draft_role and self.switch.mode != "off":
+                drafter = getattr(self.model("draft"), "llm", None)
+                if drafter is not None:
+                    self.proposer = DraftProposer(
+                        drafter, cascade.draft_tokens, enabled=lambda: self._speculating
+                    )
+                    proposer = self.proposer
+            self._models[tier] = self._load(tier, role, proposer)
         return self._models[tier]
 
     def messages(self, text: str) -> list[dict[str, str]]:
@@ -211,7 +232,7 @@ class Cascade:
                 escalate = yield from self._speak_modified(adapter, text, stats, t0)
             else:
                 last = tier == tiers[-1]
-                escalate = yield from self._speak_tier(tier, text, stats, t0, last)
+                escalate = yield from self._speak_tier(tier, text, stats, t0, last, context)
             if not escalate:
                 break
             self._on_unsure(context, tier)
@@ -239,12 +260,14 @@ class Cascade:
             use_adapter(None)
 
     def _speak_tier(
-        self, tier: str, text: str, stats: Generation, t0: float, last: bool
+        self, tier: str, text: str, stats: Generation, t0: float, last: bool, context: str | None
     ) -> Generator[str, None, bool]:
         """The base tier asks the remote server first when one is configured."""
         remote = self._remote
-        if tier != "base" or remote is None or time.monotonic() < self._remote_down_until:
+        if tier != "base":
             return (yield from self._speak(self.model(tier), tier, text, stats, t0, last))
+        if remote is None or time.monotonic() < self._remote_down_until:
+            return (yield from self._speak_local_base(text, stats, t0, last, context))
         try:
             return (yield from self._speak(remote, tier, text, stats, t0, last))
         except RemoteUnavailable as exc:
@@ -253,7 +276,35 @@ class Cascade:
             if stats.sentences:
                 return False  # part of the answer was spoken; end it there
             stats.first_token_ms = None
-            return (yield from self._speak(self.model(tier), tier, text, stats, t0, last))
+            return (yield from self._speak_local_base(text, stats, t0, last, context))
+
+    def _speak_local_base(
+        self, text: str, stats: Generation, t0: float, last: bool, context: str | None
+    ) -> Generator[str, None, bool]:
+        """The local base, speculating when the switch says it pays for this context."""
+        model = self.model("base")
+        proposer = self.proposer
+        speculate = proposer is not None and self.switch.should_speculate(context)
+        before = (proposer.proposed, proposer.accepted) if proposer is not None else (0, 0)
+        self._speculating = speculate
+        try:
+            return (yield from self._speak(model, "base", text, stats, t0, last))
+        finally:
+            self._speculating = False
+            call = stats.calls[-1] if stats.calls else None
+            if call is not None and call.tier == "base" and call.completion_tokens:
+                self.switch.record(
+                    context, speculate, call.completion_tokens / max(call.latency_ms, 1) * 1000
+                )
+            if proposer is not None and speculate:
+                proposed = proposer.proposed - before[0]
+                stats.speculation = {
+                    "proposed": proposed,
+                    "accepted": proposer.accepted - before[1],
+                    "acceptance": round((proposer.accepted - before[1]) / proposed, 3)
+                    if proposed
+                    else 0.0,
+                }
 
     def _speak(
         self, model: TokenStream, tier: str, text: str, stats: Generation, t0: float, last: bool

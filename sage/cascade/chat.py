@@ -91,12 +91,15 @@ class ChatModel:
         threads: int,
         gpu_layers: int = 0,
         role: str = "",
+        draft: Any = None,
     ) -> None:
         import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.role = role
         self.name = model_path.name
+        self.draft = draft
+        """The DraftProposer when this model decodes speculatively."""
         offload = gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         t0 = time.perf_counter()
         try:
@@ -105,6 +108,9 @@ class ChatModel:
                 n_ctx=n_ctx,
                 n_threads=threads,
                 n_gpu_layers=offload,
+                # Speculation verifies a batch of proposals, so it needs every row's logits.
+                draft_model=draft,
+                logits_all=draft is not None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

@@ -1,0 +1,121 @@
+"""Speculative decoding with the draft model as proposer, switched by measured pay-off.
+
+llama.cpp verifies the proposed tokens in one batch on the base model; the text is the
+base's own greedy text either way. Whether it pays depends on the host: on a 2-core CPU
+drafting costs about half a base step and speculation was measured *slower*; on a GPU the
+base step is the expensive part. So :class:`SpeculationSwitch` measures tokens per second
+with and without proposals, per context class, and keeps the faster, re-checking the
+other now and then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from llama_cpp.llama_speculative import LlamaDraftModel
+
+
+def resolve_mode(setting: str, gpu_offload: bool) -> str:
+    """The config's "auto": adaptive where llama.cpp runs on a GPU, off on a CPU-only build.
+
+    On the 2-core reference CPU, merely loading the base for speculation (every logits
+    row kept) made the first token ~25 % slower, and speculating ran at 0.94x (code) and
+    0.55x (prose) of plain decoding, so there it never pays.
+    """
+    if setting == "auto":
+        return "adaptive" if gpu_offload else "off"
+    return setting
+
+
+EXPLORE_EVERY = 10
+"""Every this many turns in a context, the mode not in use is measured again."""
+
+
+@dataclass
+class _Speeds:
+    on: float | None = None
+    off: float | None = None
+    turns: int = 0
+
+
+@dataclass
+class SpeculationSwitch:
+    """Per context class: propose or not, from measured tokens per second (pure)."""
+
+    mode: str = "adaptive"
+    """"adaptive" (measure and choose), "on" or "off"."""
+    speeds: dict[str, _Speeds] = field(default_factory=dict)
+
+    def should_speculate(self, context: str | None) -> bool:
+        """Decide for the next answer in ``context``."""
+        if self.mode != "adaptive":
+            return self.mode == "on"
+        speeds = self.speeds.setdefault(context or "", _Speeds())
+        if speeds.off is None:
+            return False  # measure plain decoding first
+        if speeds.on is None:
+            return True
+        faster_on = speeds.on > speeds.off
+        if speeds.turns % EXPLORE_EVERY == EXPLORE_EVERY - 1:
+            return not faster_on  # re-check the other mode now and then
+        return faster_on
+
+    def record(self, context: str | None, speculated: bool, tokens_per_s: float) -> None:
+        """Fold one answer's decoding speed into the estimate for its mode."""
+        speeds = self.speeds.setdefault(context or "", _Speeds())
+        speeds.turns += 1
+        old = speeds.on if speculated else speeds.off
+        new = tokens_per_s if old is None else 0.7 * old + 0.3 * tokens_per_s
+        if speculated:
+            speeds.on = new
+        else:
+            speeds.off = new
+
+
+class DraftProposer(LlamaDraftModel):
+    """Proposes ``k`` greedy tokens from the draft model; counts how many the base accepts."""
+
+    def __init__(self, draft: Any, k: int = 4, enabled: Callable[[], bool] = lambda: True) -> None:
+        self.draft = draft
+        """A llama_cpp.Llama over the draft GGUF (same vocabulary as the base)."""
+        self.k = k
+        self.enabled = enabled
+        self.proposed = 0
+        self.accepted = 0
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def __call__(self, input_ids: np.ndarray, /, **kwargs: Any) -> np.ndarray:
+        """Up to ``k`` proposed next tokens for ``input_ids`` (none when switched off)."""
+        self._count_accepted(input_ids)
+        if not self.enabled():
+            return np.array([], dtype=np.intc)
+        proposal: list[int] = []
+        for token in self.draft.generate(list(map(int, input_ids)), temp=0.0, repeat_penalty=1.0):
+            proposal.append(int(token))
+            if len(proposal) >= self.k:
+                break
+        result = np.array(proposal, dtype=np.intc)
+        self._last = (len(input_ids), result)
+        self.proposed += len(result)
+        return result
+
+    def _count_accepted(self, input_ids: np.ndarray) -> None:
+        if self._last is None:
+            return
+        start, proposal = self._last
+        self._last = None
+        continuation = input_ids[start : start + len(proposal)]
+        matched = 0
+        for proposed, actual in zip(proposal, continuation, strict=False):
+            if proposed != actual:
+                break
+            matched += 1
+        self.accepted += matched
+
+    @property
+    def acceptance(self) -> float:
+        """Share of proposed tokens the base kept."""
+        return self.accepted / self.proposed if self.proposed else 0.0

@@ -1,0 +1,123 @@
+"""Speculative decoding: same greedy text, measured acceptance, and the adaptive switch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sage.cascade.cascade import Cascade, Generation
+from sage.cascade.chat import ChatModel
+from sage.cascade.speculation import (
+    EXPLORE_EVERY,
+    DraftProposer,
+    SpeculationSwitch,
+    resolve_mode,
+)
+from sage.catalog import ModelCache
+from sage.config import CascadeConfig, Config
+
+CODE = [
+    {"role": "system", "content": "You are a concise coding assistant."},
+    {"role": "user", "content": "Write a Python function that returns the sum of a list."},
+]
+
+
+def test_switch_measures_plain_first_then_speculation_then_keeps_the_faster() -> None:
+    switch = SpeculationSwitch("adaptive")
+    assert switch.should_speculate("stable") is False
+    switch.record("stable", False, 10.0)
+    assert switch.should_speculate("stable") is True
+    switch.record("stable", True, 8.0)  # slower: turned off
+    assert switch.should_speculate("stable") is False
+    assert switch.should_speculate("moving") is False  # each context measures on its own
+
+
+@pytest.mark.parametrize(
+    ("setting", "gpu", "mode"),
+    [("auto", True, "adaptive"), ("auto", False, "off"), ("on", False, "on"),
+     ("adaptive", False, "adaptive"), ("off", True, "off")],
+)  # fmt: skip
+def test_auto_mode_follows_the_host(setting: str, gpu: bool, mode: str) -> None:
+    assert resolve_mode(setting, gpu) == mode
+
+
+def test_switch_keeps_speculation_where_it_pays_and_rechecks() -> None:
+    switch = SpeculationSwitch("adaptive")
+    switch.record("stable", False, 10.0)
+    switch.record("stable", True, 14.0)
+    decisions = []
+    for _ in range(EXPLORE_EVERY * 2):
+        on = switch.should_speculate("stable")
+        decisions.append(on)
+        switch.record("stable", on, 14.0 if on else 10.0)
+    assert decisions.count(False) == 2  # one re-check of plain decoding per EXPLORE_EVERY turns
+    assert SpeculationSwitch("off").should_speculate("stable") is False
+    assert SpeculationSwitch("on").should_speculate(None) is True
+
+
+@pytest.fixture(scope="module")
+def draft(models: ModelCache) -> Iterator[ChatModel]:
+    model = ChatModel(models.path("draft"), 1024, 2, role="draft")
+    yield model
+    model.close()
+
+
+def test_speculation_gives_the_same_greedy_text(models: ModelCache, draft: ChatModel) -> None:
+    proposer = DraftProposer(draft.llm, k=4)
+    plain = ChatModel(models.path("base"), 1024, 2, role="base")
+    try:
+        expected = "".join(p for p, _ in plain.stream(CODE, 48))
+    finally:
+        plain.close()
+    speculative = ChatModel(models.path("base"), 1024, 2, role="base", draft=proposer)
+    try:
+        got = [(p, lp) for p, lp in speculative.stream(CODE, 48)]
+    finally:
+        speculative.close()
+    assert "".join(p for p, _ in got) == expected
+    assert proposer.proposed > 0 and 0 < proposer.acceptance <= 1
+    assert all(lp <= 1e-6 for _, lp in got)
+
+
+class SlowProposer(DraftProposer):
+    """A draft seam that proposes like the real one but takes 0.3 s per proposal."""
+
+    def __init__(self, inner: DraftProposer) -> None:
+        super().__init__(inner.draft, inner.k, inner.enabled)
+
+    def __call__(self, input_ids: np.ndarray, /, **kwargs: Any) -> np.ndarray:
+        if self.enabled():
+            time.sleep(0.3)
+        return super().__call__(input_ids, **kwargs)
+
+
+def test_switch_turns_speculation_off_when_the_draft_is_slow(
+    models: ModelCache, draft: ChatModel
+) -> None:
+    loaded: list[ChatModel] = []
+
+    def load(tier: str, role: str, proposer: DraftProposer | None) -> ChatModel:
+        if tier == "draft":
+            return draft
+        slow = SlowProposer(proposer) if proposer is not None else None
+        loaded.append(ChatModel(models.path(role), 1024, 2, role=role, draft=slow))
+        return loaded[-1]
+
+    config = Config(cascade=CascadeConfig(speculation="adaptive", escalate_low_prob=0.0,
+                                          escalate_mean_nll=99.0, max_sentences=1))  # fmt: skip
+    cascade = Cascade(config, load=load)
+    try:
+        modes = []
+        for _ in range(3):
+            stats = Generation()
+            list(cascade.respond("Write a Python function that returns the sum of a list.",
+                                 stats, "novel"))  # fmt: skip
+            modes.append(bool(stats.speculation))
+        assert modes == [False, True, False]  # measured plain, tried speculation, turned it off
+    finally:
+        for model in loaded:
+            model.close()
