@@ -159,6 +159,11 @@ class CascadeConfig:
     where faster), "on", "off", or "auto" (adaptive on GPU hosts, off on CPU-only hosts)."""
     draft_tokens: int = 4
     """Tokens the draft proposes per step when speculating."""
+    draft_backend: str = "gguf"
+    """What proposes when speculating: "gguf" (llama.cpp) or "onnx" (onnxruntime with
+    TensorRT → CUDA → CPU, the file from tools/export_draft_onnx.py)."""
+    onnx_draft: Path | None = None
+    """The ONNX draft (default <cache_dir>/onnx/<draft_role>.onnx)."""
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.min_trust <= 1.0, "cascade.min_trust", "0..1")
@@ -172,6 +177,7 @@ class CascadeConfig:
             "auto, adaptive, on or off",
         )
         _check(self.draft_tokens >= 1, "cascade.draft_tokens", ">= 1")
+        _check(self.draft_backend in ("gguf", "onnx"), "cascade.draft_backend", "gguf or onnx")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sage.audio.segmenter import Utterance
 from sage.cascade import deterministic
 from sage.cascade.cascade import Cascade, Generation, ModelCall, Responder
 from sage.cascade.chat import ChatModel
-from sage.cascade.speculation import DraftProposer
+from sage.cascade.speculation import CountingProposer
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, SageError
@@ -206,7 +206,7 @@ class Pipeline:
             self._responder = cascade
         return self._responder
 
-    def _load_model(self, tier: str, role: str, draft: DraftProposer | None) -> ChatModel:
+    def _load_model(self, tier: str, role: str, draft: CountingProposer | None) -> ChatModel:
         llm = self.config.llm
         path = self.models.path(role)
         return ChatModel(path, llm.n_ctx, llm.threads, llm.gpu_layers, role=role, draft=draft)

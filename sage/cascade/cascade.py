@@ -17,9 +17,15 @@ from typing import Protocol
 
 from sage.cascade.adapters import adapter_for, classify_domain
 from sage.cascade.chat import Uncertainty
+from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
 from sage.cascade.sentences import split_sentences
-from sage.cascade.speculation import DraftProposer, SpeculationSwitch, resolve_mode
+from sage.cascade.speculation import (
+    CountingProposer,
+    DraftProposer,
+    SpeculationSwitch,
+    resolve_mode,
+)
 from sage.config import Config
 from sage.errors import ModelError
 
@@ -153,7 +159,7 @@ class Cascade:
     def __init__(
         self,
         config: Config,
-        load: Callable[[str, str, DraftProposer | None], TokenStream],
+        load: Callable[[str, str, CountingProposer | None], TokenStream],
         trust: Callable[[str | None, str], float] = lambda context, tier: 0.0,
         on_unsure: Callable[[str | None, str], None] = lambda context, tier: None,
     ) -> None:
@@ -172,7 +178,7 @@ class Cascade:
         self.costs_s = dict(DEFAULT_COST_S)
         """Running estimate of each tier's cost per answer, from measured calls."""
         self.switch = SpeculationSwitch(resolve_mode(config.cascade.speculation, _gpu_offload()))
-        self.proposer: DraftProposer | None = None
+        self.proposer: CountingProposer | None = None
         self._speculating = False
 
     @property
@@ -190,16 +196,23 @@ class Cascade:
         if tier not in self._models:
             cascade = self.config.cascade
             role = cascade.draft_role if tier == "draft" else self.config.llm.role
-            proposer = None
             if tier == "base" and cascade.draft_role and self.switch.mode != "off":
-                drafter = getattr(self.model("draft"), "llm", None)
-                if drafter is not None:
-                    self.proposer = DraftProposer(
-                        drafter, cascade.draft_tokens, enabled=lambda: self._speculating
-                    )
-                    proposer = self.proposer
+                self.proposer = self._proposer()
+            proposer = self.proposer if tier == "base" else None
             self._models[tier] = self._load(tier, role, proposer)
         return self._models[tier]
+
+    def _proposer(self) -> CountingProposer | None:
+        """The draft seam for speculation: llama.cpp's GGUF draft or the ONNX export."""
+        cascade = self.config.cascade
+        enabled = lambda: self._speculating  # noqa: E731
+        if cascade.draft_backend == "onnx":
+            path = cascade.onnx_draft or (
+                self.config.paths.cache_dir / "onnx" / f"{cascade.draft_role}.onnx"
+            )
+            return OnnxDraft(path, cascade.draft_tokens, enabled)
+        drafter = getattr(self.model("draft"), "llm", None)
+        return DraftProposer(drafter, cascade.draft_tokens, enabled) if drafter else None
 
     def messages(self, text: str) -> list[dict[str, str]]:
         """System prompt plus the request."""

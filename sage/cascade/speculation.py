@@ -10,6 +10,7 @@ other now and then.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,29 +76,26 @@ class SpeculationSwitch:
             speeds.off = new
 
 
-class DraftProposer(LlamaDraftModel):
-    """Proposes ``k`` greedy tokens from the draft model; counts how many the base accepts."""
+class CountingProposer(LlamaDraftModel):
+    """The draft seam llama.cpp calls: proposes up to ``k`` tokens, counts acceptance."""
 
-    def __init__(self, draft: Any, k: int = 4, enabled: Callable[[], bool] = lambda: True) -> None:
-        self.draft = draft
-        """A llama_cpp.Llama over the draft GGUF (same vocabulary as the base)."""
+    def __init__(self, k: int = 4, enabled: Callable[[], bool] = lambda: True) -> None:
         self.k = k
         self.enabled = enabled
         self.proposed = 0
         self.accepted = 0
         self._last: tuple[int, np.ndarray] | None = None
 
+    @abc.abstractmethod
+    def propose(self, input_ids: list[int]) -> list[int]:
+        """Up to ``k`` greedy next tokens after ``input_ids`` (the backend's work)."""
+
     def __call__(self, input_ids: np.ndarray, /, **kwargs: Any) -> np.ndarray:
         """Up to ``k`` proposed next tokens for ``input_ids`` (none when switched off)."""
         self._count_accepted(input_ids)
         if not self.enabled():
             return np.array([], dtype=np.intc)
-        proposal: list[int] = []
-        for token in self.draft.generate(list(map(int, input_ids)), temp=0.0, repeat_penalty=1.0):
-            proposal.append(int(token))
-            if len(proposal) >= self.k:
-                break
-        result = np.array(proposal, dtype=np.intc)
+        result = np.array(self.propose([int(t) for t in input_ids])[: self.k], dtype=np.intc)
         self._last = (len(input_ids), result)
         self.proposed += len(result)
         return result
@@ -119,3 +117,21 @@ class DraftProposer(LlamaDraftModel):
     def acceptance(self) -> float:
         """Share of proposed tokens the base kept."""
         return self.accepted / self.proposed if self.proposed else 0.0
+
+
+class DraftProposer(CountingProposer):
+    """Proposals from the draft GGUF in llama.cpp (it reuses its cached prefix)."""
+
+    def __init__(self, draft: Any, k: int = 4, enabled: Callable[[], bool] = lambda: True) -> None:
+        super().__init__(k, enabled)
+        self.draft = draft
+        """A llama_cpp.Llama over the draft GGUF (same vocabulary as the base)."""
+
+    def propose(self, input_ids: list[int]) -> list[int]:
+        """Greedy continuation by the draft model."""
+        proposal: list[int] = []
+        for token in self.draft.generate(input_ids, temp=0.0, repeat_penalty=1.0):
+            proposal.append(int(token))
+            if len(proposal) >= self.k:
+                break
+        return proposal
