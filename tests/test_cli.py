@@ -59,7 +59,7 @@ def test_general_question_takes_the_llm_route(speak_piper, whisper, tmp_path: Pa
     result = listen(speak_piper("cli_france", "What is the capital of France?"), "--out", str(out))
     assert result["route"] == "llm"
     assert "paris" in result["reply"].lower()
-    assert result["timings_ms"]["llm_first_token"] > 0
+    assert "llm_first_token" in result["timings_ms"]
     assert result["error"] is None
     assert_reply_audio_says(out, result["reply"], whisper)
 

