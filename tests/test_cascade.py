@@ -156,3 +156,29 @@ def test_spoken_length_stops_generation_early(cascade_models: dict[str, ChatMode
     sentences = list(cascade.respond("Tell me three facts about the moon.", stats, "novel"))
     assert len(sentences) == 1
     assert stats.calls[0].completion_tokens < 40  # stopped at the boundary, not at max_tokens
+
+
+def test_a_missing_base_leaves_the_draft_serving(cascade_models: dict[str, ChatModel]) -> None:
+    from sage.errors import ModelError
+
+    def load(tier: str, role: str, draft: object) -> ChatModel:
+        if tier == "base":
+            raise ModelError("base model is missing; run `sage models install`")
+        return cascade_models[tier]
+
+    cascade = Cascade(Config(cascade=CascadeConfig(speculation="off")), load=load)
+    cascade.warm()
+    assert cascade.available == ["draft"]
+    stats = Generation()
+    assert "Paris" in " ".join(cascade.respond("What is the capital of France?", stats, "novel"))
+    assert stats.tier == "draft"
+
+
+def test_no_loadable_tier_is_an_error(cascade_models: dict[str, ChatModel]) -> None:
+    from sage.errors import ModelError
+
+    def load(tier: str, role: str, draft: object) -> ChatModel:
+        raise ModelError(f"{tier} missing")
+
+    with pytest.raises(ModelError, match="missing"):
+        Cascade(Config(), load=load).warm()

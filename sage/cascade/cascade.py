@@ -179,12 +179,15 @@ class Cascade:
         """Running estimate of each tier's cost per answer, from measured calls."""
         self.switch = SpeculationSwitch(resolve_mode(config.cascade.speculation, _gpu_offload()))
         self.proposer: CountingProposer | None = None
+        self._broken: set[str] = set()
+        """Tiers whose model failed to load."""
         self._speculating = False
 
     @property
     def available(self) -> list[str]:
         """The tiers that may be selected (the modifier is reached by escalation only)."""
-        return ["draft", "base"] if self.config.cascade.draft_role else ["base"]
+        configured = ["draft", "base"] if self.config.cascade.draft_role else ["base"]
+        return [tier for tier in configured if tier not in self._broken]
 
     @property
     def adapters_dir(self) -> Path:
@@ -196,8 +199,11 @@ class Cascade:
         if tier not in self._models:
             cascade = self.config.cascade
             role = cascade.draft_role if tier == "draft" else self.config.llm.role
-            if tier == "base" and cascade.draft_role and self.switch.mode != "off":
-                self.proposer = self._proposer()
+            if tier == "base" and "draft" in self.available and self.switch.mode != "off":
+                try:
+                    self.proposer = self._proposer()
+                except ModelError as exc:
+                    _LOGGER.error("no draft proposals, decoding plainly: %s", exc)
             proposer = self.proposer if tier == "base" else None
             self._models[tier] = self._load(tier, role, proposer)
         return self._models[tier]
@@ -222,9 +228,22 @@ class Cascade:
         ]
 
     def warm(self) -> None:
-        """Load every tier and evaluate the system prompt (later turns reuse it)."""
+        """Load every tier and evaluate the system prompt (later turns reuse it).
+
+        A tier whose model cannot load is left out (logged once) and the others serve:
+        without the base the draft answers everything; only when no tier loads is the
+        ModelError raised.
+        """
+        failures: list[ModelError] = []
         for tier in self.available:
-            self.model(tier).warm(self.messages("")[:1])
+            try:
+                self.model(tier).warm(self.messages("")[:1])
+            except ModelError as exc:
+                _LOGGER.error("%s tier unavailable, serving without it: %s", tier, exc)
+                self._broken.add(tier)
+                failures.append(exc)
+        if not self.available:
+            raise failures[0]
 
     def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
         """Stream the answer of the selected tier, escalating an unsure draft."""
@@ -237,7 +256,8 @@ class Cascade:
         )  # fmt: skip
         stats.domain = classify_domain(text)
         adapter = adapter_for(self.adapters_dir, stats.domain)
-        tiers = [*selectable, "modifier"] if adapter is not None else selectable
+        can_modify = adapter is not None and "base" in selectable
+        tiers = [*selectable, "modifier"] if can_modify else selectable
         _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, stats.domain, tier)
         while True:
             stats.tier = tier

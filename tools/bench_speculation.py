@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Speculative decoding on this host: the base alone vs the base with the draft proposing.
+
+    .venv/bin/python tools/bench_speculation.py [--out tools/results/bench_speculation.json]
+
+Both runs in the same process on the same prompts (code and prose questions from the
+evaluation set, the spoken system prompt): time to first token, decoding tokens/s after
+the first token, draft acceptance, and whether the text came out the same. Also records
+what `[cascade] speculation = "auto"` resolves to here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import llama_cpp  # noqa: E402
+
+from sage.cascade.calibration import load_questions  # noqa: E402
+from sage.cascade.chat import ChatModel  # noqa: E402
+from sage.cascade.speculation import DraftProposer, resolve_mode  # noqa: E402
+from sage.catalog import ModelCache  # noqa: E402
+from sage.config import load_config  # noqa: E402
+
+
+def decode(model: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+    model.llm.reset()  # a cold prompt for both runs
+    t0 = time.perf_counter()
+    first = None
+    pieces = []
+    for piece, _ in model.stream(messages, max_tokens):
+        first = first if first is not None else time.perf_counter() - t0
+        pieces.append(piece)
+    total = time.perf_counter() - t0
+    decoding = total - (first or 0.0)
+    return {
+        "first_token_s": round(first or 0.0, 3),
+        "tokens": len(pieces),
+        "tokens_per_s": round((len(pieces) - 1) / decoding, 2) if decoding > 0 else None,
+        "text": "".join(pieces),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "tools" / "results" / "bench_speculation.json"
+    )
+    parser.add_argument("--k", type=int, default=4)
+    args = parser.parse_args()
+    config = load_config()
+    models = ModelCache(config.paths.cache_dir)
+    questions = [q for q in load_questions() if q.domain in ("code", "general")]
+    prompts = [q.text for q in questions if q.domain == "code"][:3]
+    prompts += [q.text for q in questions if q.domain == "general"][:3]
+    llm = config.llm
+    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
+    plain = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base")
+    proposer = DraftProposer(draft.llm, k=args.k)
+    speculative = ChatModel(
+        models.path("base"), llm.n_ctx, llm.threads, role="base", draft=proposer
+    )
+    rows = []
+    for prompt in prompts:
+        messages = [{"role": "system", "content": llm.system_prompt},
+                    {"role": "user", "content": prompt}]  # fmt: skip
+        before = (proposer.proposed, proposer.accepted)
+        a = decode(plain, messages, 64)
+        b = decode(speculative, messages, 64)
+        proposed, accepted = proposer.proposed - before[0], proposer.accepted - before[1]
+        rows.append({
+            "prompt": prompt, "plain": a, "speculative": b,
+            "acceptance": round(accepted / proposed, 3) if proposed else None,
+            "same_text": a["text"] == b["text"],
+        })  # fmt: skip
+    for model in (speculative, plain, draft):
+        model.close()
+
+    def median(key: str, mode: str) -> float:
+        return round(statistics.median(r[mode][key] for r in rows if r[mode][key]), 3)
+
+    result = {
+        "benchmark": "bench_speculation",
+        "k": args.k,
+        "auto_resolves_to": resolve_mode("auto", bool(llama_cpp.llama_supports_gpu_offload())),
+        "plain_tokens_per_s_p50": median("tokens_per_s", "plain"),
+        "speculative_tokens_per_s_p50": median("tokens_per_s", "speculative"),
+        "plain_first_token_s_p50": median("first_token_s", "plain"),
+        "speculative_first_token_s_p50": median("first_token_s", "speculative"),
+        "acceptance_p50": round(statistics.median(r["acceptance"] or 0 for r in rows), 3),
+        "same_text": sum(r["same_text"] for r in rows),
+        "prompts": len(rows),
+        "rows": rows,
+    }
+    result["speedup"] = round(
+        result["speculative_tokens_per_s_p50"] / result["plain_tokens_per_s_p50"], 3
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
