@@ -108,7 +108,7 @@ def test_switch_turns_speculation_off_when_the_draft_is_slow(
         return loaded[-1]
 
     config = Config(cascade=CascadeConfig(speculation="adaptive", escalate_low_prob=0.0,
-                                          escalate_mean_nll=99.0, max_sentences=1))  # fmt: skip
+                                          escalate_mean_nll=99.0, max_sentences=2))  # fmt: skip
     cascade = Cascade(config, load=load)
     try:
         modes = []
@@ -121,3 +121,13 @@ def test_switch_turns_speculation_off_when_the_draft_is_slow(
     finally:
         for model in loaded:
             model.close()
+
+
+def test_decode_speed_leaves_the_prompt_out() -> None:
+    from sage.cascade.cascade import ModelCall
+
+    cold = ModelCall("base", "m", "base", 80, 11, latency_ms=3000, outcome="spoken",
+                     first_token_ms=2000)  # fmt: skip
+    assert cold.decode_tokens_per_s == pytest.approx(10.0)
+    assert ModelCall("base", "m", "base", 80, 1, 500, "spoken", 400).decode_tokens_per_s is None
+    assert ModelCall("base", "m", "base", 80, 9, 500, "spoken").decode_tokens_per_s is None

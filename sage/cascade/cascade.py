@@ -52,6 +52,16 @@ class ModelCall:
     latency_ms: float
     outcome: str
     """"spoken", "escalated" (unsure, not spoken) or "error"."""
+    first_token_ms: float | None = None
+    """From the call's start; the rest of the latency is decoding."""
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        """Tokens per second after the first token (prompt evaluation left out)."""
+        if self.first_token_ms is None or self.completion_tokens < 2:
+            return None
+        decoding_ms = self.latency_ms - self.first_token_ms
+        return (self.completion_tokens - 1) / decoding_ms * 1000 if decoding_ms > 0 else None
 
 
 @dataclass
@@ -325,10 +335,10 @@ class Cascade:
         finally:
             self._speculating = False
             call = stats.calls[-1] if stats.calls else None
-            if call is not None and call.tier == "base" and call.completion_tokens:
-                self.switch.record(
-                    context, speculate, call.completion_tokens / max(call.latency_ms, 1) * 1000
-                )
+            # Decoding speed only: a cached or cold prompt must not decide the switch.
+            speed = call.decode_tokens_per_s if call is not None and call.tier == "base" else None
+            if speed is not None:
+                self.switch.record(context, speculate, speed)
             if proposer is not None and speculate:
                 proposed = proposer.proposed - before[0]
                 stats.speculation = {
@@ -351,9 +361,12 @@ class Cascade:
         spoken: list[float] = []
         t_call = time.perf_counter()
         outcome = "error"
+        first_token_ms: list[float] = []
 
         def pieces() -> Iterator[str]:
             for piece, logprob in model.stream(messages, self.config.llm.max_tokens):
+                if not first_token_ms:
+                    first_token_ms.append((time.perf_counter() - t_call) * 1000)
                 if stats.first_token_ms is None:
                     stats.first_token_ms = (time.perf_counter() - t0) * 1000
                 pending.append(logprob)
@@ -392,6 +405,7 @@ class Cascade:
                     len(spoken) + len(pending),
                     latency_ms,
                     outcome,
+                    first_token_ms[0] if first_token_ms else None,
                 )  # fmt: skip
             )
 
