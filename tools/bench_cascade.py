@@ -24,16 +24,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sage.audio.io import NullSink
+from sage.cascade.calibration import Question, load_questions
+from sage.catalog import ModelCache
+from sage.config import Config, load_config
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import Pipeline
+from sage.trust.store import Store
 
-from sage.audio.io import NullSink  # noqa: E402
-from sage.cascade.calibration import Question, load_questions  # noqa: E402
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import Config, load_config  # noqa: E402
-from sage.patterns.rules import DEFAULT_RULES, load_rules  # noqa: E402
-from sage.pipeline import Pipeline  # noqa: E402
-from sage.trust.store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(pipeline: Pipeline, questions: list[Question]) -> list[dict[str, Any]]:

@@ -31,16 +31,15 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sage.audio.io import NullSink
+from sage.audio.segmenter import Segmenter
+from sage.audio.wav import PcmAudio, read_wav, to_pcm16_mono
+from sage.catalog import ModelCache
+from sage.config import load_config
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import Pipeline
 
-from sage.audio.io import NullSink  # noqa: E402
-from sage.audio.segmenter import Segmenter  # noqa: E402
-from sage.audio.wav import PcmAudio, read_wav, to_pcm16_mono  # noqa: E402
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import load_config  # noqa: E402
-from sage.patterns.rules import DEFAULT_RULES, load_rules  # noqa: E402
-from sage.pipeline import Pipeline  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PATTERN_PHRASES = [
     "Hello there.",

@@ -19,16 +19,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import llama_cpp
+
+from sage.cascade.calibration import load_questions
+from sage.cascade.chat import ChatModel
+from sage.cascade.speculation import DraftProposer, resolve_mode
+from sage.catalog import ModelCache
+from sage.config import load_config
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import llama_cpp  # noqa: E402
-
-from sage.cascade.calibration import load_questions  # noqa: E402
-from sage.cascade.chat import ChatModel  # noqa: E402
-from sage.cascade.speculation import DraftProposer, resolve_mode  # noqa: E402
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import load_config  # noqa: E402
 
 
 def decode(model: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:

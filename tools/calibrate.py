@@ -15,13 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sage.cascade.calibration import answer_all, calibrate, load_questions, report
+from sage.cascade.chat import ChatModel
+from sage.catalog import ModelCache
+from sage.config import load_config
 
-from sage.cascade.calibration import answer_all, calibrate, load_questions, report  # noqa: E402
-from sage.cascade.chat import ChatModel  # noqa: E402
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import load_config  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:

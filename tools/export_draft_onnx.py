@@ -15,11 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sage.catalog import ModelCache
+from sage.config import load_config
 
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import load_config  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def export(gguf_path: Path, out: Path) -> Path:

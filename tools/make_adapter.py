@@ -14,12 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sage.cascade.adapters import DOMAINS, write_lora
+from sage.catalog import ModelCache
+from sage.config import load_config
 
-from sage.cascade.adapters import DOMAINS, write_lora  # noqa: E402
-from sage.catalog import ModelCache  # noqa: E402
-from sage.config import load_config  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
