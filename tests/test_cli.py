@@ -99,13 +99,29 @@ def test_ten_seconds_of_silence_is_route_none(tmp_path: Path) -> None:
 
 
 def test_sixty_seconds_of_speech_is_capped(speak_piper) -> None:  # type: ignore[no-untyped-def]
+    # Varied words, not one sentence repeated: repeated text is what whisper's
+    # hallucination filter (compression ratio) is there to drop.
     story = (
         "Once upon a time there was a small robot who lived in a lighthouse by the sea, "
-        "and every night it counted the ships that passed and sang to the seagulls"
+        "and every night it counted the ships that passed and sang to the seagulls, "
+        "while the keeper mended nets, painted the railings green, and baked bread in a "
+        "stone oven, and in the spring the robot planted tulips along the cliff path, "
+        "watered them with rain it caught in old copper pots, and taught a curious fox to "
+        "play chess on a board scratched into the rocks, and when storms rolled in from "
+        "the west the two of them polished the great lamp until it shone like a second "
+        "moon, guiding fishing boats, ferries and one very lost submarine safely home, "
+        "and the village children wrote letters asking how a machine learned to whistle, "
+        "so the robot answered each one in careful handwriting, describing the wind, the "
+        "tides, the smell of seaweed, the colour of the sky before snow, and the quiet joy "
+        "of keeping a light burning for strangers it would never meet, and years later, "
+        "when a new electric beacon was installed on the headland, the robot did not feel "
+        "replaced at all, because by then it had become the village librarian, the "
+        "lifeboat mechanic, the referee of every football match, and the only one who "
+        "remembered the names of all the cats that had ever slept on the harbour wall"
     )
-    wav = speak_piper("cli_long", ", and then ".join([story] * 8), pad_s=0.3)
+    wav = speak_piper("cli_long", story, pad_s=0.3)
     with wave.open(str(wav)) as w:
-        assert w.getnframes() / w.getframerate() > 50
+        assert w.getnframes() / w.getframerate() > 55
     done = run_sage("run", "--input", str(wav), "--output", "none", "--json")
     assert done.returncode == 0, done.stderr
     turns = [json.loads(line) for line in done.stdout.splitlines()]
