@@ -268,7 +268,7 @@ class Pipeline:
     def _respond(
         self,
         text: str,
-        tier: str,
+        asr_tier: str,
         t0: float,
         timings: dict[str, float],
         asr: dict[str, str | None],
@@ -279,26 +279,30 @@ class Pipeline:
         timings["match"] = _ms_since(t_match)
         speech = _SpeechTimer(t0, timings)
         if match is not None:
-            self._say(match.reply, speech)
-            return Turn(
-                text, "pattern", match.reply, tier, timings, match.rule, asr, tier="pattern"
-            )
+            return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
+                                    asr, speech)  # fmt: skip
         t_exact = time.perf_counter()
         exact = deterministic.answer(text, self.clock())
         timings["deterministic"] = _ms_since(t_exact)
         if exact is not None:
-            self._say(exact.reply, speech)
-            return Turn(
-                text,
-                "deterministic",
-                exact.reply,
-                tier,
-                timings,
-                exact.kind,
-                asr,
-                tier="deterministic",
-            )
-        return self._llm_turn(text, tier, timings, asr, context, speech)
+            return self._exact_turn(text, "deterministic", exact.reply, exact.kind, asr_tier,
+                                    timings, asr, speech)  # fmt: skip
+        return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+
+    def _exact_turn(
+        self,
+        text: str,
+        route: str,
+        reply: str,
+        rule: str,
+        asr_tier: str,
+        timings: dict[str, float],
+        asr: dict[str, str | None],
+        speech: _SpeechTimer,
+    ) -> Turn:
+        """Speak a tier-0 or tier-0.5 answer (the route is also the tier)."""
+        self._say(reply, speech)
+        return Turn(text, route, reply, asr_tier, timings, rule, asr, tier=route)
 
     def _llm_turn(
         self,

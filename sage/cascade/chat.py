@@ -129,6 +129,8 @@ class ChatModel:
         self._adapters: dict[Path, Any] = {}
         self.adapter: Path | None = None
         """The LoRA adapter now on, if any."""
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        """llama.cpp's vocabulary handle, looked up once for the end-of-turn check."""
         self._recorder = _LogProbRecorder()
         self._processors = llama_cpp.LogitsProcessorList([self._recorder])
         _LOGGER.info(
@@ -200,8 +202,7 @@ class ChatModel:
     def _is_end(self, token: int) -> bool:
         import llama_cpp
 
-        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        return bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
     def warm(self, messages: list[dict[str, str]]) -> None:
         """Evaluate a prompt so the next one sharing its prefix starts from the cache."""

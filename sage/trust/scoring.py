@@ -137,6 +137,11 @@ class Snarc:
         return sum(w * p for w, p in zip(self.WEIGHTS, parts, strict=True))
 
 
+def reward_for(outcome: str) -> float:
+    """SNARC reward of an observed outcome (0.5 when nothing was observed)."""
+    return {"thanked": 1.0, "moved_on": 0.7, "corrected": 0.0, "repeated": 0.2}.get(outcome, 0.5)
+
+
 def snarc(
     transcript: str,
     history: Iterable[str],
@@ -149,7 +154,7 @@ def snarc(
     similarity = max((overlap(mine, words(past)) for past in history), default=0.0)
     text = normalise(transcript)
     arousal = min(1.0, 0.5 * len(_AROUSAL.findall(text)) + (0.3 if "!" in transcript else 0.0))
-    reward = {"thanked": 1.0, "moved_on": 0.7, "corrected": 0.0, "repeated": 0.2}.get(outcome, 0.5)
+    reward = reward_for(outcome)
     conflict = 1.0 if outcome in FAILURES else 0.5 if asr_disagreed else 0.0
     return Snarc(
         surprise=min(1.0, max(0.0, uncertainty)),

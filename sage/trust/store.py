@@ -246,7 +246,7 @@ class Store:
         before = scoring.Snarc(
             row["surprise"], row["novelty"], row["arousal"], row["reward"], row["conflict"]
         )
-        reward = scoring.snarc("", [], 0.0, False, outcome).reward
+        reward = scoring.reward_for(outcome)
         conflict = 1.0 if outcome in scoring.FAILURES else before.conflict
         after = scoring.Snarc(before.surprise, before.novelty, before.arousal, reward, conflict)
         with self.db.atomic():
