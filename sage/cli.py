@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -22,6 +24,9 @@ from sage.catalog import ModelCache
 from sage.config import Config, load_config
 from sage.daemon import Daemon
 from sage.errors import ModelError, SageError
+from sage.metabolism.metabolism import STATUS_FILE, Metabolism
+from sage.metabolism.snapshots import SnapshotStore
+from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.trust.store import Store
@@ -56,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", default="speaker", help="speaker, a WAV file, or none")
     run.add_argument("--json", action="store_true", help="print one JSON line per turn")
 
+    status = add("status", "the daemon's state, budget, loaded models and last transitions")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
     models = add("models", "list (default), install or verify the models")
     models.add_argument("action", nargs="?", choices=("list", "install", "verify"), default="list")
     return parser
@@ -68,9 +76,20 @@ def _rules(config: Config) -> list[Rule]:
     return load_rules(paths)
 
 
-def _pipeline(config: Config, sink: Sink) -> Pipeline:
-    store = Store(config.paths.state_dir / "sage.db")
-    return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink, store=store)
+def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
+    """The pipeline with its store and snapshots; the daemon's also has a metabolism."""
+    state_dir = config.paths.state_dir
+    store = Store(state_dir / "sage.db")
+    meta = config.metabolism
+    snapshots = None
+    if meta.snapshots:
+        snapshots = SnapshotStore(state_dir / "snapshots", meta.snapshot_cap_mb << 20)
+    metabolism = None
+    if daemon:
+        settings = load_settings(meta.states_dir or STATES_DIR)
+        metabolism = Metabolism(settings, store, state_dir / STATUS_FILE, time.time())
+    return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink,
+                    store=store, metabolism=metabolism, snapshots=snapshots)  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:
@@ -134,7 +153,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     else:
         blocks = wav_source(Path(args.input))
     sink = _sink(args.output)
-    pipeline = _pipeline(config, sink)
+    pipeline = _pipeline(config, sink, daemon=True)
     pipeline.preload()
     wake = WakeWordGate(config.wake) if mic is not None and config.wake.enabled else None
     daemon = Daemon(
@@ -142,6 +161,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         wake=wake,
         after_turn=mic.drain if mic is not None else None,
         on_turn=lambda turn: _print_turn(turn, args.json),
+        jobs_db=config.paths.state_dir / "jobs.db",
     )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -160,6 +180,58 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         pipeline.close()
     _LOGGER.info("stopped after %d turns", len(turns))
     return 0
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    """The daemon's state, budget, models and last transitions (from status.json)."""
+    path = config.paths.state_dir / STATUS_FILE
+    try:
+        status = json.loads(path.read_text())
+    except FileNotFoundError:
+        status = {"state": None, "running": False}
+    except ValueError as exc:
+        raise SageError("status", f"{path} is unreadable ({exc}); the daemon rewrites it") from None
+    else:
+        status["running"] = _alive(status.get("pid"))
+    if args.json:
+        print(json.dumps(status))
+        return 0
+    if status["state"] is None:
+        print("sage is not running and has never run here (no status file)")
+        return 0
+    now = time.time()
+    running = "running" if status["running"] else "not running; last known"
+    print(f"{running}: state {status['state']} for {_ago(now - status['since'])}")
+    print(f"budget   {status['budget_left_s']:.1f} of {status['budget_capacity_s']:.0f} "
+          "CPU-seconds")  # fmt: skip
+    print(f"models   {', '.join(status['models']) or 'none loaded'}")
+    for name, when in sorted(status.get("jobs", {}).items()):
+        print(f"job      {name:12} next {when or '-'}")
+    for row in status["transitions"]:
+        print(f"{_ago(now - row['at'])} ago  {row['from_state']} → {row['to_state']} "
+              f"({row['event']})")  # fmt: skip
+    return 0
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def cmd_models(config: Config, args: argparse.Namespace) -> int:
@@ -182,7 +254,10 @@ def cmd_models(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"listen": cmd_listen, "ask": cmd_ask, "run": cmd_run, "models": cmd_models}
+COMMANDS = {
+    "listen": cmd_listen, "ask": cmd_ask, "run": cmd_run, "status": cmd_status,
+    "models": cmd_models,
+}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

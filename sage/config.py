@@ -127,6 +127,19 @@ class LlmConfig:
     """Instructions that keep answers short and speakable."""
     gpu_layers: int = -1
     """Layers offloaded to a GPU when llama.cpp was built with one; ignored on CPU builds."""
+    facts_file: Path | None = None
+    """Household facts and the device list, appended to the system prompt: the standing
+    prefix that is snapshotted once and restored at every wake and restart."""
+
+    def standing_prompt(self) -> str:
+        """The system prompt with the household facts (ConfigError if unreadable)."""
+        if self.facts_file is None:
+            return self.system_prompt
+        try:
+            facts = self.facts_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"llm.facts_file {self.facts_file}: {exc}") from None
+        return f"{self.system_prompt}\n\nWhat you know about this household:\n{facts}"
 
     def __post_init__(self) -> None:
         _check(self.n_ctx >= 256, "llm.n_ctx", ">= 256")
@@ -221,6 +234,40 @@ class TtsConfig:
 
 
 @dataclass(frozen=True)
+class MetabolismConfig:
+    """States, scheduled jobs and KV-cache snapshots."""
+
+    states_dir: Path | None = None
+    """Per-state settings, <dir>/<state>.toml (default: the states/ shipped with SAGE)."""
+    dream_at: str = "03:00"
+    """Local time of the nightly DREAM run, HH:MM."""
+    dream_misfire_grace_s: int = 3600
+    """A DREAM missed while SAGE was down still runs if SAGE is back within this long."""
+    dream_retry_s: int = 600
+    """When DREAM is due but SAGE is busy (or DREAM yielded), try again after this long."""
+    heartbeat_s: int = 30
+    """Budget refill, state timers and status.json, every this many seconds."""
+    trust_decay_every_s: int = 3600
+    """How often trust scores are written back decayed toward their priors."""
+    housekeeping_every_s: int = 3600
+    """How often stray snapshot files are removed and the size cap applied."""
+    snapshots: bool = True
+    """Snapshot the standing prefix and the conversation; restore them on load."""
+    snapshot_cap_mb: int = 512
+    """Snapshots beyond this total are evicted, least recently used first."""
+
+    def __post_init__(self) -> None:
+        hour, _, minute = self.dream_at.partition(":")
+        _check(
+            hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60,
+            "metabolism.dream_at", "HH:MM",
+        )  # fmt: skip
+        for key in ("dream_misfire_grace_s", "dream_retry_s", "heartbeat_s",
+                    "trust_decay_every_s", "housekeeping_every_s", "snapshot_cap_mb"):  # fmt: skip
+            _check(getattr(self, key) >= 1, f"metabolism.{key}", ">= 1")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything SAGE reads from its TOML file."""
 
@@ -233,6 +280,7 @@ class Config:
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
+    metabolism: MetabolismConfig = field(default_factory=MetabolismConfig)
 
 
 def _check(ok: bool, key: str, expected: str) -> None:
@@ -265,10 +313,11 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return _build(Config, raw, "")
+    return build_section(Config, raw, "")
 
 
-def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
+def build_section(cls: type, table: dict[str, Any], prefix: str) -> Any:
+    """A config dataclass from a TOML table; ConfigError names an unknown or ill-typed key."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in table:
@@ -282,7 +331,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table")
-        return _build(hint, value, f"{key}.")
+        return build_section(hint, value, f"{key}.")
     if isinstance(hint, types.UnionType):  # Path | None
         inner = [a for a in typing.get_args(hint) if a is not type(None)][0]
         return _coerce(inner, value, key)

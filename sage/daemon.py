@@ -1,22 +1,36 @@
 """The daemon loop: a stream of audio blocks in, one turn per utterance, replies out.
 
+With a metabolism, the loop also fires the state timers (about once a second of audio),
+unloads the language models after REST's timeout, and runs the scheduled jobs: DREAM
+(only when idle; it yields to the next utterance and resumes later), the heartbeat
+(budget refill, timers, status.json), trust decay and snapshot housekeeping.
+
 Shutdown order on SIGINT/SIGTERM: stop input, finish the turn under way (drain), close
-the output, free the models.
+the output, stop the jobs, snapshot the conversation and free the models, close the store.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
 
 from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from sage.audio.segmenter import Segmenter, Utterance
 from sage.audio.wakeword import WakeWordGate
+from sage.dream.dreamer import DaySummary, Dreamer
+from sage.metabolism.ledger import Meter
+from sage.metabolism.scheduler import Scheduler
+from sage.metabolism.states import Event, State
 from sage.pipeline import Pipeline, Turn
 
 _LOGGER = logging.getLogger(__name__)
 BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
+TICK_S = 1.0
+"""Seconds of audio between state-timer checks."""
 
 
 class Daemon:
@@ -28,6 +42,7 @@ class Daemon:
         wake: WakeWordGate | None = None,
         after_turn: Callable[[], object] | None = None,
         on_turn: Callable[[Turn], None] | None = None,
+        jobs_db: Path | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.segmenter = Segmenter(pipeline.config.segmenter)
@@ -37,6 +52,14 @@ class Daemon:
         self._on_turn = on_turn
         self._stop = threading.Event()
         self.turns: list[Turn] = []
+        self.metabolism = pipeline.metabolism
+        self.scheduler: Scheduler | None = None
+        if jobs_db is not None and self.metabolism is not None:
+            self.scheduler = Scheduler(jobs_db, pipeline.config.metabolism, {
+                "dream": self.dream, "heartbeat": self.heartbeat,
+                "trust_decay": self._decay_trust, "housekeeping": self._housekeep,
+            })  # fmt: skip
+        self._meter = Meter()
 
     def stop(self) -> None:
         """Ask the loop to end after the turn under way."""
@@ -44,11 +67,25 @@ class Daemon:
 
     def run(self, blocks: Iterator[bytes]) -> list[Turn]:
         """Process blocks until the stream ends or :meth:`stop`; returns the turns."""
+        if self.scheduler is not None:
+            self.scheduler.start()
+        try:
+            self._listen(blocks)
+        finally:
+            if self.scheduler is not None:
+                self.scheduler.shutdown()
+        return self.turns
+
+    def _listen(self, blocks: Iterator[bytes]) -> None:
         stream_s = 0.0
+        next_tick = 0.0
         for block in blocks:
             if self._stop.is_set():
                 break
             stream_s += len(block) / BYTES_PER_SECOND
+            if stream_s >= next_tick:
+                next_tick = stream_s + TICK_S
+                self._tick()
             if self._wake is not None and not self._wake.is_open(stream_s):
                 if self._wake.feed(block, stream_s):
                     _LOGGER.info("wake word heard")
@@ -59,7 +96,6 @@ class Daemon:
                 self._wake.extend(stream_s)
         for utterance in self.segmenter.flush():
             self._turn(utterance)
-        return self.turns
 
     def _turn(self, utterance: Utterance) -> None:
         vad_ms = self.segmenter.vad_seconds * 1000
@@ -76,3 +112,57 @@ class Daemon:
             self._wake.close()
         if self._after_turn is not None:
             self._after_turn()
+
+    # -- scheduled work ---------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Fire due state timers; unload the language models when REST has lasted."""
+        metabolism = self.metabolism
+        if metabolism is None:
+            return
+        now = time.time()
+        metabolism.tick(now)
+        if metabolism.should_unload(now) and self.pipeline.llm_loaded:
+            self.pipeline.unload_llm()
+
+    def heartbeat(self) -> None:
+        """The scheduled heartbeat: timers, budget refill, and a fresh status.json."""
+        self._tick()
+        if self.metabolism is not None:
+            if self.scheduler is not None:
+                self.metabolism.jobs = self.scheduler.next_runs()
+            self.metabolism.write_status(time.time())
+
+    def dream(self) -> None:
+        """The nightly job: DREAM when idle, yielding to speech; else try again later."""
+        metabolism, store = self.metabolism, self.pipeline.store
+        if metabolism is None or store is None:
+            return
+        if metabolism.state not in (State.WAKE, State.REST):
+            _LOGGER.info("DREAM due but SAGE is %s; trying again later", metabolism.state)
+            self._retry_dream()
+            return
+        metabolism.handle(Event.SCHEDULE_FIRED, time.time())
+
+        result = Dreamer(store, DaySummary(store)).run(
+            should_yield=lambda: metabolism.state is not State.DREAM,
+            now=time.time(),
+            meter=self._meter,
+            spend=lambda cost: metabolism.spend(cost, time.time()),
+        )
+        if result == "done":
+            metabolism.handle(Event.RESOLVED, time.time())
+        elif metabolism.state is State.FOCUS:  # someone spoke: resume when idle again
+            self._retry_dream()
+
+    def _retry_dream(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.retry_later("dream", datetime.now().astimezone())
+
+    def _decay_trust(self) -> None:
+        if self.pipeline.store is not None:
+            self.pipeline.store.decay_trust(time.time())
+
+    def _housekeep(self) -> None:
+        if self.pipeline.snapshots is not None:
+            self.pipeline.snapshots.housekeep()

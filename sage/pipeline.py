@@ -28,6 +28,10 @@ from sage.cascade.speculation import CountingProposer
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, SageError
+from sage.metabolism.ledger import Cost, Meter
+from sage.metabolism.metabolism import Metabolism
+from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
+from sage.metabolism.states import State
 from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.rules import Rule
 from sage.speech.asr import (
@@ -80,6 +84,12 @@ class Turn:
     """Token statistics of a language-model answer (see cascade.chat.Uncertainty)."""
     context: str | None = None
     """Context class of the request (stable, moving, unstable, novel); None without memory."""
+    state: str = ""
+    """Metabolic state the turn was answered in ("" without a metabolism)."""
+    cpu_s: float | None = None
+    """Measured CPU-seconds of the turn (ASR, answer, speech): the ATP it cost."""
+    joules: float | None = None
+    """Measured energy, where the host has a power sensor."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``--json`` output)."""
@@ -157,9 +167,13 @@ class Pipeline:
         sink: Sink,
         clock: Callable[[], datetime] = datetime.now,
         store: Store | None = None,
+        metabolism: Metabolism | None = None,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        self.metabolism = metabolism
+        self.snapshots = snapshots
         self.models = models
         self.rules = rules
         self.matcher = PatternMatcher(rules)
@@ -169,6 +183,11 @@ class Pipeline:
         self._responder: Responder | None = None
         self._speaker: PiperSpeaker | None = None
         self._llm_failure: str | None = None
+        self._llm_lock = threading.RLock()
+        """Held while the LLM answers, so a REST unload never frees a model in use."""
+        self._meter = Meter()
+        if metabolism is not None:
+            metabolism.listen(self._on_transition)
 
     # -- lazily loaded stages ------------------------------------------------------
 
@@ -196,15 +215,61 @@ class Pipeline:
 
     def responder(self) -> Responder:
         """The LLM cascade, its models loaded and warm; SageError when they cannot be."""
-        if self._responder is None:
-            cascade = Cascade(self.config, self._load_model, self._trust, self._unsure)
-            try:
-                cascade.warm()
-            except SageError:
-                cascade.close()
-                raise
-            self._responder = cascade
-        return self._responder
+        with self._llm_lock:
+            if self._responder is None:
+                focus_window = 0.0
+                if self.metabolism is not None:
+                    focus_window = self.metabolism.settings[State.FOCUS].idle_timeout_s
+                cascade = Cascade(
+                    self.config, self._load_model, self._trust, self._unsure, self.snapshots,
+                    self._snapshot_key, session_fresh_s=focus_window,
+                )  # fmt: skip
+                try:
+                    cascade.warm()
+                except SageError:
+                    cascade.close()
+                    raise
+                self._responder = cascade
+                self._report_models()
+            return self._responder
+
+    def _snapshot_key(self, role: str) -> SnapshotKey:
+        import llama_cpp
+
+        model = self.models.entry(role).sha256 or self.models.path(role).name
+        return SnapshotKey(model, self.config.llm.n_ctx, llama_cpp.__version__)
+
+    @property
+    def llm_loaded(self) -> bool:
+        """The language models are in memory."""
+        return self._responder is not None
+
+    def unload_llm(self) -> None:
+        """Free the language models (REST); the conversation is snapshotted first, and the
+        next turn reloads them, restoring from the snapshots."""
+        with self._llm_lock:
+            if self._responder is None:
+                return
+            self._responder.end_session(snapshot=True)
+            self._responder.close()
+            self._responder = None
+            _LOGGER.info("language models unloaded")
+            self._report_models()
+
+    def _report_models(self) -> None:
+        if self.metabolism is not None:
+            loaded = self._responder.loaded if self._responder is not None else []
+            self.metabolism.models = loaded
+            self.metabolism.write_status(time.time())
+
+    def _on_transition(self, before: Any, after: Any, event: Any) -> None:
+        """FOCUS over: snapshot the conversation and close it."""
+        if before.state is State.FOCUS and after.state is not State.FOCUS:
+            if after.state is State.CRISIS:
+                return  # the conversation goes on, more carefully
+            with self._llm_lock:
+                if self._responder is not None:
+                    self._responder.end_session(snapshot=True)
 
     def _load_model(self, tier: str, role: str, draft: CountingProposer | None) -> ChatModel:
         llm = self.config.llm
@@ -237,17 +302,19 @@ class Pipeline:
     def hear(self, utterance: Utterance, vad_ms: float = 0.0) -> Turn:
         """Recognise and answer one utterance."""
         t0 = time.perf_counter()
+        measure = self._meter.start()
         transcript = self.recognizer.transcribe(utterance.pcm)
         timings = {"vad": vad_ms, "asr": transcript.asr_ms}
         asr = {"grammar": transcript.grammar_text, "whisper": transcript.whisper_text}
         if not transcript.text:
             return self._log(Turn("", "none", "", transcript.tier, timings, asr=asr))
-        return self._answer(transcript.text, transcript.tier, t0, timings, asr)
+        return self._answer(transcript.text, transcript.tier, t0, timings, asr, measure)
 
     def ask(self, text: str) -> Turn:
         """Answer typed text (InputTextError when it is not text)."""
         t0 = time.perf_counter()
-        return self._answer(clean_text(text), "text", t0, {}, {})
+        measure = self._meter.start()
+        return self._answer(clean_text(text), "text", t0, {}, {}, measure)
 
     def _answer(
         self,
@@ -256,12 +323,21 @@ class Pipeline:
         t0: float,
         timings: dict[str, float],
         asr: dict[str, str | None],
+        measure: Callable[[], Cost],
     ) -> Turn:
         now = time.time()
+        if self.metabolism is not None:  # the matcher still sees every transcript first
+            self.metabolism.utterance(text, now)
         history = self.store.history() if self.store is not None else []
         context = self._observe(text, history, now)
+        state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
-        turn = dataclasses.replace(turn, context=context)
+        cost = measure()
+        turn = dataclasses.replace(
+            turn, context=context, state=state, cpu_s=round(cost.cpu_s, 3), joules=cost.joules
+        )
+        if self.metabolism is not None:
+            self.metabolism.spend(cost, time.time())
         self._remember(turn, history, now)
         return self._log(turn)
 
@@ -316,17 +392,20 @@ class Pipeline:
         stats = Generation()
         error: str | None = None
         sentences: list[str] = []
+        allowance = self.metabolism.allowance(time.time()) if self.metabolism else None
         try:
-            # A first-use model load is reported apart and kept out of first_audio.
-            t_load = time.perf_counter()
-            responder = self.responder()
-            if (load_ms := _ms_since(t_load)) > 1.0:
-                timings["llm_load"] = load_ms
-                speech.exclude(load_ms)
-            answer = responder.respond(text, stats, context)
-            for sentence in threaded(answer, SENTENCE_QUEUE):
-                sentences.append(sentence)
-                self._say(sentence, speech)
+            with self._llm_lock:
+                # A model load (first use, or a wake from REST) is reported apart and kept
+                # out of first_audio.
+                t_load = time.perf_counter()
+                responder = self.responder()
+                if (load_ms := _ms_since(t_load)) > 1.0:
+                    timings["llm_load"] = load_ms
+                    speech.exclude(load_ms)
+                answer = responder.respond(text, stats, context, allowance)
+                for sentence in threaded(answer, SENTENCE_QUEUE):
+                    sentences.append(sentence)
+                    self._say(sentence, speech)
         except SageError as exc:
             error = str(exc)
             if error != self._llm_failure:
@@ -372,6 +451,8 @@ class Pipeline:
             if outcome is not None and previous.outcome == "unknown":
                 self.store.observe(last_id, outcome, last_context, last_tier, now)
                 previous = dataclasses.replace(previous, outcome=outcome)
+                if self.metabolism is not None:
+                    self.metabolism.outcome(outcome in scoring.FAILURES, now)
         return scoring.context_class(text, previous, history, now)
 
     def _remember(self, turn: Turn, history: list[str], now: float) -> None:
@@ -387,7 +468,8 @@ class Pipeline:
                 at=now, transcript=turn.transcript, route=turn.route, tier=turn.tier,
                 asr_tier=turn.asr_tier, reply=turn.reply, context=turn.context,
                 timings=turn.timings_ms, uncertainty=turn.uncertainty, snarc=salience,
-                error=turn.error, domain=turn.domain,
+                error=turn.error, domain=turn.domain, cpu_s=turn.cpu_s, joules=turn.joules,
+                state=turn.state,
             )
         )  # fmt: skip
 
@@ -417,10 +499,8 @@ class Pipeline:
         return turn
 
     def close(self) -> None:
-        """Free the models, then close the store."""
-        if self._responder is not None:
-            self._responder.close()
-            self._responder = None
+        """Snapshot the conversation, free the models, then close the store."""
+        self.unload_llm()
         if self.store is not None:
             self.store.close()
 

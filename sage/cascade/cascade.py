@@ -8,12 +8,13 @@ base answers instead, and the draft loses trust for that context class.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sage.cascade.adapters import adapter_for, classify_domain
 from sage.cascade.chat import Uncertainty
@@ -28,14 +29,19 @@ from sage.cascade.speculation import (
 )
 from sage.config import Config
 from sage.errors import ModelError
+from sage.metabolism.ledger import Meter
+from sage.metabolism.metabolism import Allowance
+from sage.metabolism.snapshots import Restored, SnapshotKey, SnapshotStore
 
 _LOGGER = logging.getLogger(__name__)
 
 TIERS = ("draft", "base", "modifier")
 """Language-model tiers, cheapest first. The modifier (the base with the request's domain
 adapter) is reached only by escalation from an unsure base answer."""
-DEFAULT_COST_S = {"draft": 1.5, "base": 4.0, "modifier": 4.5}
-"""Expected seconds of compute for a short spoken answer, before any are measured."""
+DEFAULT_COST_S = {"draft": 3.0, "base": 8.0, "modifier": 9.0}
+"""Expected CPU-seconds of a short spoken answer (2 threads), before any are measured."""
+SESSION_EXCHANGES = 3
+"""Previous exchanges of the open conversation kept in the prompt (FOCUS)."""
 CAUTIOUS_CONTEXTS = frozenset({"novel", "unstable", None})
 """Context classes where the most capable tier answers, whatever the trust."""
 
@@ -114,8 +120,23 @@ class TokenStream(Protocol):
 class Responder(Protocol):
     """Answers a transcript that no rule covered, sentence by sentence."""
 
-    def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
+    def respond(
+        self,
+        text: str,
+        stats: Generation,
+        context: str | None = None,
+        allowance: Allowance | None = None,
+    ) -> Iterator[str]:
         """Yield complete sentences of the answer as they are generated."""
+        ...
+
+    def end_session(self, snapshot: bool) -> None:
+        """The conversation is over; snapshot its KV cache first when ``snapshot``."""
+        ...
+
+    @property
+    def loaded(self) -> list[str]:
+        """File names of the loaded models."""
         ...
 
     def warm(self) -> None:
@@ -172,6 +193,9 @@ class Cascade:
         load: Callable[[str, str, CountingProposer | None], TokenStream],
         trust: Callable[[str | None, str], float] = lambda context, tier: 0.0,
         on_unsure: Callable[[str | None, str], None] = lambda context, tier: None,
+        snapshots: SnapshotStore | None = None,
+        snapshot_key: Callable[[str], SnapshotKey] | None = None,
+        session_fresh_s: float = 0.0,
     ) -> None:
         self.config = config
         self._load = load
@@ -192,6 +216,19 @@ class Cascade:
         self._broken: set[str] = set()
         """Tiers whose model failed to load."""
         self._speculating = False
+        self._snapshots = snapshots if snapshot_key is not None else None
+        self._snapshot_key = snapshot_key
+        """Catalog role → the key a snapshot of that model's context must match."""
+        self._session_fresh_s = session_fresh_s
+        """The focus window: a conversation snapshot younger than this is resumed at load.
+        0 (one-shot use) keeps no conversation at all."""
+        self._standing = config.llm.standing_prompt()
+        self._standing_sha = hashlib.sha256(self._standing.encode()).hexdigest()
+        self.session: list[dict[str, str]] = []
+        """The open conversation's previous exchanges (user, assistant, ...)."""
+        self.restored: dict[str, int] = {}
+        """Snapshots restored at load: name → tokens."""
+        self._meter = Meter()
 
     @property
     def available(self) -> list[str]:
@@ -230,12 +267,67 @@ class Cascade:
         drafter = getattr(self.model("draft"), "llm", None)
         return DraftProposer(drafter, cascade.draft_tokens, enabled) if drafter else None
 
+    def standing(self) -> list[dict[str, str]]:
+        """The standing prefix: the system prompt (with the household facts)."""
+        return [{"role": "system", "content": self._standing}]
+
     def messages(self, text: str) -> list[dict[str, str]]:
-        """System prompt plus the request."""
-        return [
-            {"role": "system", "content": self.config.llm.system_prompt},
-            {"role": "user", "content": text},
-        ]
+        """Standing prefix, the open conversation, then the request."""
+        return [*self.standing(), *self.session, {"role": "user", "content": text}]
+
+    @property
+    def loaded(self) -> list[str]:
+        """File names of the loaded models."""
+        return [model.name for model in self._models.values()]
+
+    # -- KV-cache snapshots ----------------------------------------------------------
+
+    def _local(self) -> list[Any]:
+        """Loaded models that can save and load llama.cpp state files."""
+        return [m for m in self._models.values() if hasattr(m, "save_state")]
+
+    def _restore(self, model: Any) -> None:
+        """The conversation if its snapshot is fresh, else the standing prefix, else cold
+        (the prefix is evaluated and snapshotted for next time)."""
+        if self._snapshots is not None and self._snapshot_key is not None:
+            key = self._snapshot_key(model.role)
+            t0 = time.perf_counter()
+            for name in (f"session-{model.role}", f"prefix-{model.role}"):
+                restored = self._snapshots.load(name, key, model.load_state)
+                if restored is not None and self._usable(name, restored):
+                    n = self.restored[name] = len(restored.tokens)
+                    ms = (time.perf_counter() - t0) * 1000
+                    _LOGGER.info("restored %s: %d tokens in %.0f ms", name, n, ms)
+                    return
+        model.warm(self.standing())
+        if self._snapshots is not None and self._snapshot_key is not None:
+            key = self._snapshot_key(model.role)
+            meta = {"standing": self._standing_sha}
+            self._snapshots.save(f"prefix-{model.role}", key, model.save_state, meta)
+
+    def _usable(self, name: str, restored: Restored) -> bool:
+        """A snapshot of another standing prompt, or a stale conversation, is not used."""
+        if restored.meta.get("standing") != self._standing_sha:
+            _LOGGER.info("snapshot %s holds another standing prompt; starting cold", name)
+            return False
+        if name.startswith("session-"):
+            fresh = time.time() - restored.saved_at < self._session_fresh_s
+            messages = restored.meta.get("messages")
+            if not fresh or not isinstance(messages, list):
+                _LOGGER.info("conversation snapshot is stale; starting from the prefix")
+                return False
+            self.session = messages
+        return True
+
+    def end_session(self, snapshot: bool) -> None:
+        """Close the conversation; first snapshot each model's context when asked."""
+        if snapshot and self.session and self._snapshots is not None and self._snapshot_key:
+            for model in self._local():
+                self._snapshots.save(
+                    f"session-{model.role}", self._snapshot_key(model.role), model.save_state,
+                    meta={"standing": self._standing_sha, "messages": self.session},
+                )  # fmt: skip
+        self.session = []
 
     def warm(self) -> None:
         """Load every tier and evaluate the system prompt (later turns reuse it).
@@ -247,7 +339,11 @@ class Cascade:
         failures: list[ModelError] = []
         for tier in self.available:
             try:
-                self.model(tier).warm(self.messages("")[:1])
+                model = self.model(tier)
+                if hasattr(model, "load_state"):
+                    self._restore(model)
+                else:
+                    model.warm(self.standing())
             except ModelError as exc:
                 _LOGGER.error("%s tier unavailable, serving without it: %s", tier, exc)
                 self._broken.add(tier)
@@ -255,18 +351,33 @@ class Cascade:
         if not self.available:
             raise failures[0]
 
-    def respond(self, text: str, stats: Generation, context: str | None = None) -> Iterator[str]:
-        """Stream the answer of the selected tier, escalating an unsure draft."""
+    def respond(
+        self,
+        text: str,
+        stats: Generation,
+        context: str | None = None,
+        allowance: Allowance | None = None,
+    ) -> Iterator[str]:
+        """Stream the answer of the selected tier, escalating an unsure draft.
+
+        The state's allowance limits the tiers and the budget (a turn never spends more
+        than ``cascade.turn_budget_s``); in CRISIS the most capable tier answers.
+        """
         t0 = time.perf_counter()
-        selectable = self.available
+        allowed = allowance.tiers if allowance is not None else TIERS
+        selectable = [t for t in self.available if t in allowed] or self.available
         trust = {tier: self._trust(context, tier) for tier in selectable}
-        tier = select_tier(
-            context, trust, self.costs_s, selectable, self.config.cascade.turn_budget_s,
-            self.config.cascade.min_trust,
-        )  # fmt: skip
+        budget = self.config.cascade.turn_budget_s
+        if allowance is not None:
+            budget = min(budget, allowance.budget_left_s)
+        if allowance is not None and allowance.most_capable:
+            tier = selectable[-1]
+        else:
+            tier = select_tier(context, trust, self.costs_s, selectable, budget,
+                               self.config.cascade.min_trust)  # fmt: skip
         stats.domain = classify_domain(text)
         adapter = adapter_for(self.adapters_dir, stats.domain)
-        can_modify = adapter is not None and "base" in selectable
+        can_modify = adapter is not None and "base" in selectable and "modifier" in allowed
         tiers = [*selectable, "modifier"] if can_modify else selectable
         _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, stats.domain, tier)
         while True:
@@ -282,6 +393,10 @@ class Cascade:
             stats.escalated_from = tier
             tier = tiers[tiers.index(tier) + 1]
         stats.total_ms = (time.perf_counter() - t0) * 1000
+        if stats.sentences and self._session_fresh_s > 0:  # a daemon's conversation
+            exchange = [{"role": "user", "content": text},
+                        {"role": "assistant", "content": " ".join(stats.sentences)}]  # fmt: skip
+            self.session = [*self.session, *exchange][-2 * SESSION_EXCHANGES :]
 
     def _speak_modified(
         self, adapter: Path | None, text: str, stats: Generation, t0: float
@@ -360,6 +475,7 @@ class Cascade:
         pending: list[float] = []
         spoken: list[float] = []
         t_call = time.perf_counter()
+        measure = self._meter.start()
         outcome = "error"
         first_token_ms: list[float] = []
 
@@ -395,7 +511,7 @@ class Cascade:
             latency_ms = (time.perf_counter() - t_call) * 1000
             if outcome == "spoken":
                 stats.logprobs.extend(spoken)
-                self._measured(tier, latency_ms)
+                self._measured(tier, measure().cpu_s)
             stats.calls.append(
                 ModelCall(
                     model.role,
@@ -417,9 +533,9 @@ class Cascade:
             or uncertainty.mean_nll > cascade.escalate_mean_nll
         )
 
-    def _measured(self, tier: str, latency_ms: float) -> None:
-        # Exponential moving average: recent answers weigh most.
-        self.costs_s[tier] = 0.8 * self.costs_s[tier] + 0.2 * latency_ms / 1000
+    def _measured(self, tier: str, cpu_s: float) -> None:
+        # Exponential moving average of measured CPU-seconds: recent answers weigh most.
+        self.costs_s[tier] = 0.8 * self.costs_s[tier] + 0.2 * cpu_s
 
     def close(self) -> None:
         """Free every loaded model."""

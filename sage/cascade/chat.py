@@ -210,6 +210,43 @@ class ChatModel:
         self.llm.reset()
         self.llm.eval(tokens)
 
+    def save_state(self, path: Path) -> int:
+        """Write the KV cache and its tokens as a llama.cpp state file; the token count."""
+        import llama_cpp
+
+        n = self.llm.n_tokens
+        tokens = (llama_cpp.llama_token * n)(*self.llm.input_ids[:n].tolist())
+        if not llama_cpp.llama_state_save_file(self.llm.ctx, str(path).encode(), tokens, n):
+            raise OSError(f"llama.cpp could not write the state file {path}")
+        return n
+
+    def load_state(self, path: Path) -> list[int] | None:
+        """Load a state file into the context; its tokens, or None when refused.
+
+        The token bookkeeping is set so that the next prompt sharing the prefix is
+        matched against it; the last logits are not in the file, so one token is
+        evaluated again before sampling.
+        """
+        import ctypes
+
+        import llama_cpp
+
+        capacity = self.llm.n_ctx()
+        tokens = (llama_cpp.llama_token * capacity)()
+        count = ctypes.c_size_t(0)
+        self.llm.reset()
+        ok = llama_cpp.llama_state_load_file(
+            self.llm.ctx, str(path).encode(), tokens, capacity, ctypes.byref(count)
+        )
+        if not ok:
+            self.llm._ctx.kv_cache_clear()
+            return None
+        n = count.value
+        self.llm.input_ids[:n] = tokens[:n]
+        self.llm.n_tokens = n
+        self.llm._requires_eval = True
+        return list(tokens[:n])
+
     def close(self) -> None:
         """Free the model now rather than at garbage collection."""
         self.llm.close()

@@ -67,6 +67,26 @@ MIGRATIONS = [
     """
     ALTER TABLE experiences ADD COLUMN domain TEXT NOT NULL DEFAULT '';
     """,
+    """
+    ALTER TABLE experiences ADD COLUMN cpu_s REAL;
+    ALTER TABLE experiences ADD COLUMN joules REAL;
+    ALTER TABLE experiences ADD COLUMN state TEXT NOT NULL DEFAULT '';
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        from_state TEXT NOT NULL,
+        event TEXT NOT NULL,
+        to_state TEXT NOT NULL
+    );
+    CREATE TABLE dream_runs (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        report TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
 ]
 
 TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.6, "base": 0.8, "modifier": 0.8}
@@ -92,6 +112,12 @@ class Experience:
     error: str | None = None
     domain: str = ""
     """code / math / home / general, for the language-model tiers."""
+    cpu_s: float | None = None
+    """Measured CPU-seconds of the turn (what the ATP ledger was charged)."""
+    joules: float | None = None
+    """Measured energy, where the host has a power sensor."""
+    state: str = ""
+    """Metabolic state the turn was answered in."""
 
 
 def _guarded(default: Callable[[], Any]) -> Callable[[F], F]:
@@ -198,6 +224,13 @@ class Store:
         assert self.db is not None
         return list(self.db.query("SELECT * FROM experiences ORDER BY id"))
 
+    @_guarded(lambda: None)
+    def experience(self, experience_id: int) -> dict[str, Any] | None:
+        """One experience row, or None."""
+        assert self.db is not None
+        rows = list(self.db.query("SELECT * FROM experiences WHERE id = ?", [experience_id]))
+        return rows[0] if rows else None
+
     @_guarded(list)
     def model_calls(self) -> list[dict[str, Any]]:
         """Every audited model call (oldest first)."""
@@ -232,6 +265,9 @@ class Store:
                     "salience": s.salience,
                     "error": experience.error,
                     "domain": experience.domain,
+                    "cpu_s": experience.cpu_s,
+                    "joules": experience.joules,
+                    "state": experience.state,
                 }
             )
             return table.last_rowid
@@ -296,6 +332,62 @@ class Store:
                  "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "latency_ms": latency_ms, "outcome": outcome}
             )  # fmt: skip
+
+    @_guarded(lambda: None)
+    def record_transition(self, at: float, from_state: str, event: str, to_state: str) -> None:
+        """Persist one metabolic transition."""
+        assert self.db is not None
+        with self.db.atomic():
+            self.db.table("transitions").insert(
+                {"at": at, "from_state": from_state, "event": event, "to_state": to_state}
+            )
+
+    @_guarded(list)
+    def transitions(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The last transitions, newest first."""
+        assert self.db is not None
+        sql = "SELECT at, from_state, event, to_state FROM transitions ORDER BY id DESC LIMIT ?"
+        return list(self.db.query(sql, [limit]))
+
+    @_guarded(lambda: None)
+    def decay_trust(self, now: float) -> None:
+        """Write every trust score's decay toward its prior (reads decay lazily anyway;
+        this keeps the table honest for reports)."""
+        assert self.db is not None
+        with self.db.atomic():
+            for row in list(self.db.query("SELECT context, tier FROM trust")):
+                score = self.trust(row["context"], row["tier"], now)
+                self.db.execute(
+                    "UPDATE trust SET score = ?, updated_at = ? WHERE context = ? AND tier = ?",
+                    [score, now, row["context"], row["tier"]],
+                )
+
+    @_guarded(lambda: None)
+    def dream_run(self) -> dict[str, Any] | None:
+        """The last DREAM run (its cursor says where a resumed run picks up)."""
+        assert self.db is not None
+        rows = list(self.db.query("SELECT * FROM dream_runs ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
+
+    @_guarded(lambda: None)
+    def save_dream_run(self, run: dict[str, Any]) -> int | None:
+        """Insert or update a DREAM run; returns its id."""
+        assert self.db is not None
+        with self.db.atomic():
+            table = self.db.table("dream_runs")
+            table.upsert(run, pk="id")
+            return run.get("id") or table.last_rowid
+
+    @_guarded(list)
+    def salient_experiences(self, since: float, limit: int) -> list[dict[str, Any]]:
+        """Experiences since ``since``, most salient first, one per distinct transcript."""
+        assert self.db is not None
+        sql = (
+            "SELECT * FROM experiences WHERE at >= ? AND id IN (SELECT max(id) FROM "
+            "experiences WHERE at >= ? GROUP BY lower(transcript)) "
+            "ORDER BY salience DESC, id LIMIT ?"
+        )
+        return list(self.db.query(sql, [since, since, limit]))
 
     def close(self) -> None:
         """Close the database."""

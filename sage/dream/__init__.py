@@ -1,0 +1,1 @@
+"""DREAM: the nightly run over the day's most salient experiences."""
