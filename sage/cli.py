@@ -32,7 +32,7 @@ from sage.pipeline import Pipeline, Turn
 from sage.trust.store import Store
 
 _LOGGER = logging.getLogger("sage")
-_NOISY_LOGGERS = ("faster_whisper", "piper", "httpx", "huggingface_hub")
+_NOISY_LOGGERS = ("faster_whisper", "piper", "httpx", "huggingface_hub", "apscheduler")
 
 
 def _parser() -> argparse.ArgumentParser:

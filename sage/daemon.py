@@ -72,6 +72,7 @@ class Daemon:
         try:
             self._listen(blocks)
         finally:
+            self._stop.set()  # a DREAM under way yields
             if self.scheduler is not None:
                 self.scheduler.shutdown()
         return self.turns
@@ -145,7 +146,7 @@ class Daemon:
         metabolism.handle(Event.SCHEDULE_FIRED, time.time())
 
         result = Dreamer(store, DaySummary(store)).run(
-            should_yield=lambda: metabolism.state is not State.DREAM,
+            should_yield=lambda: metabolism.state is not State.DREAM or self._stop.is_set(),
             now=time.time(),
             meter=self._meter,
             spend=lambda cost: metabolism.spend(cost, time.time()),

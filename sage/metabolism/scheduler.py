@@ -15,6 +15,7 @@ process registers the live handlers in ``_HANDLERS``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,15 +33,24 @@ from sage.config import MetabolismConfig
 _LOGGER = logging.getLogger(__name__)
 
 _HANDLERS: dict[str, Callable[[], None]] = {}
+_RUNNING: dict[str, threading.Lock] = {}
+"""One lock per handler: ``max_instances`` is per job id, and a retry is another job."""
 
 
 def run_job(name: str) -> None:
-    """The function every stored job names; it calls the live handler."""
+    """The function every stored job names; it calls the live handler, one at a time."""
     handler = _HANDLERS.get(name)
     if handler is None:
         _LOGGER.warning("job %s has no handler in this process; skipped", name)
         return
-    handler()
+    lock = _RUNNING.setdefault(name, threading.Lock())
+    if not lock.acquire(blocking=False):
+        _LOGGER.info("job %s is already running; this trigger is skipped", name)
+        return
+    try:
+        handler()
+    finally:
+        lock.release()
 
 
 class Scheduler:
@@ -111,8 +121,18 @@ class Scheduler:
             for job in self._scheduler.get_jobs()
         }
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop the jobs (waiting for a running one when ``wait``)."""
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop triggering jobs, then wait up to ``wait_s`` for a running handler.
+
+        APScheduler's own ``shutdown(wait=True)`` holds its job-store lock while it waits,
+        so a job that reads the schedule (the heartbeat does) would deadlock it; the wait
+        is on SAGE's per-handler locks instead, after the scheduler has let go.
+        """
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=wait)
+            self._scheduler.shutdown(wait=False)
+        for name, lock in list(_RUNNING.items()):
+            if lock.acquire(timeout=wait_s):
+                lock.release()
+            else:
+                _LOGGER.error("job %s still running after %.0f s; leaving it", name, wait_s)
         _HANDLERS.clear()

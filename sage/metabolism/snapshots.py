@@ -59,7 +59,7 @@ class SnapshotStore:
         self.directory = directory
         self.cap_bytes = cap_bytes
         directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob(".*.tmp*"):  # left by a save that was killed
+        for stale in directory.glob(".*"):  # temporary files of a save that was killed
             stale.unlink(missing_ok=True)
 
     def _paths(self, name: str) -> tuple[Path, Path]:

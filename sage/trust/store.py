@@ -375,8 +375,11 @@ class Store:
         assert self.db is not None
         with self.db.atomic():
             table = self.db.table("dream_runs")
-            table.upsert(run, pk="id")
-            return run.get("id") or table.last_rowid
+            if run.get("id") is None:
+                table.insert({k: v for k, v in run.items() if k != "id"})
+                return table.last_rowid
+            table.update(run["id"], run)
+            return int(run["id"])
 
     @_guarded(list)
     def salient_experiences(self, since: float, limit: int) -> list[dict[str, Any]]:

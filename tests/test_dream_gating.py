@@ -1,0 +1,159 @@
+"""DREAM around its entry point: idle gating, yield when someone speaks, resume; and the
+REST unload / wake reload that restores the language model from its snapshot."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sage.audio.io import NullSink
+from sage.catalog import ModelCache
+from sage.config import CascadeConfig, Config, LlmConfig, PathsConfig
+from sage.daemon import Daemon
+from sage.dream.dreamer import Dreamer
+from sage.metabolism.metabolism import Metabolism
+from sage.metabolism.snapshots import SnapshotStore
+from sage.metabolism.states import STATES_DIR, State, load_settings
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import Pipeline
+from sage.trust.store import Store
+
+
+class GatedWork:
+    """DreamWork whose third unit waits until the test has spoken: no race, no sleep."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done: list[int] = []
+        self.at_unit_two = threading.Event()
+        self.spoken = threading.Event()
+
+    def units(self, report: dict[str, Any]) -> int:
+        return self.total
+
+    def do(self, unit: int, report: dict[str, Any]) -> None:
+        if unit == 2 and not self.spoken.is_set():
+            self.at_unit_two.set()
+            self.spoken.wait(10)
+        self.done.append(unit)
+        report["units_done"] = report.get("units_done", 0) + 1
+
+
+def test_dream_yields_to_an_utterance_and_resumes_where_it_stopped(tmp_path: Path) -> None:
+    store = Store(tmp_path / "sage.db")
+    metabolism = Metabolism(load_settings(), store, None, time.time())
+    metabolism.handle(metabolism_event("schedule_fired"), time.time())
+    work = GatedWork(total=6)
+    dreamer = Dreamer(store, work)
+    result: list[str] = []
+    night = threading.Thread(target=lambda: result.append(
+        dreamer.run(lambda: metabolism.state is not State.DREAM, time.time())))  # fmt: skip
+    night.start()
+    assert work.at_unit_two.wait(10)
+    metabolism.utterance("what time is it", time.time())  # someone speaks
+    work.spoken.set()
+    night.join(10)
+    assert result == ["yielded"] and work.done == [0, 1, 2]
+    run = store.dream_run()
+    assert run is not None and (run["status"], run["cursor"]) == ("yielded", 3)
+    # Later, idle again: the same run resumes at unit 3 and finishes; nothing is redone.
+    assert dreamer.run(lambda: False, time.time()) == "done"
+    assert work.done == [0, 1, 2, 3, 4, 5]
+    assert store.dream_run()["status"] == "done"  # type: ignore[index]
+
+
+def metabolism_event(name: str) -> Any:
+    from sage.metabolism.states import Event
+
+    return Event(name)
+
+
+def small_config(tmp_path: Path, states: Path | None = None) -> Config:
+    from sage.config import MetabolismConfig
+
+    return Config(
+        paths=PathsConfig(cache_dir=Config().paths.cache_dir, state_dir=tmp_path),
+        llm=LlmConfig(role="tiny", n_ctx=1024, threads=2),
+        cascade=CascadeConfig(draft_role="", speculation="off"),
+        metabolism=MetabolismConfig(states_dir=states),
+    )
+
+
+def daemon_for(config: Config, models: ModelCache, states: Path = STATES_DIR) -> Daemon:
+    store = Store(config.paths.state_dir / "sage.db")
+    metabolism = Metabolism(load_settings(states), store, config.paths.state_dir / "status.json",
+                            time.time())  # fmt: skip
+    snapshots = SnapshotStore(config.paths.state_dir / "snapshots", 64 << 20)
+    pipeline = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
+                        metabolism=metabolism, snapshots=snapshots)  # fmt: skip
+    return Daemon(pipeline)
+
+
+def test_dream_runs_only_when_idle_and_summarises_the_day(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    daemon = daemon_for(small_config(tmp_path), models)
+    pipeline, metabolism = daemon.pipeline, daemon.metabolism
+    assert metabolism is not None and pipeline.store is not None
+    for text in ("What time is it?", "what is 12 times 12", "Hello there"):
+        pipeline.ask(text)
+    assert metabolism.state is State.FOCUS
+    daemon.dream()  # busy: deferred, nothing runs
+    assert pipeline.store.dream_run() is None and metabolism.state is State.FOCUS
+    metabolism.tick(time.time() + metabolism.settings[State.FOCUS].idle_timeout_s)
+    assert metabolism.state is State.REST
+    daemon.dream()
+    run = pipeline.store.dream_run()
+    assert run is not None and run["status"] == "done"
+    assert metabolism.state is State.REST  # DREAM → REST when its work is done
+    events = [(t["from_state"], t["to_state"]) for t in pipeline.store.transitions()][:2]
+    assert events == [("dream", "rest"), ("rest", "dream")]
+    rows = pipeline.store.experiences()
+    assert all(r["cpu_s"] is not None and r["state"] for r in rows)  # spend per turn
+    pipeline.close()
+
+
+def test_rest_unloads_the_llm_and_the_next_wake_restores_its_snapshot(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    states = tmp_path / "states"
+    shutil.copytree(STATES_DIR, states)
+    rest = (states / "rest.toml").read_text().replace("unload_after_s = 300.0",
+                                                      "unload_after_s = 1.0")  # fmt: skip
+    (states / "rest.toml").write_text(rest)
+    config = small_config(tmp_path, states)
+    daemon = daemon_for(config, models, states)
+    pipeline, metabolism = daemon.pipeline, daemon.metabolism
+    assert metabolism is not None
+    question = "What is the capital of France?"
+    cold = pipeline.ask(question)
+    assert cold.route == "llm" and pipeline.llm_loaded
+    assert "prefix-tiny" in {e["name"] for e in pipeline.snapshots.entries()}  # type: ignore[union-attr]
+    now = time.time() + metabolism.settings[State.FOCUS].idle_timeout_s
+    metabolism.tick(now)
+    assert metabolism.state is State.REST
+    metabolism.phase = type(metabolism.phase)(State.REST, time.time() - 2.0)  # REST has lasted
+    daemon._tick()
+    assert not pipeline.llm_loaded and metabolism.models == []
+    again = pipeline.ask(question)  # the wake reloads ...
+    assert pipeline.llm_loaded and "llm_load" in again.timings_ms
+    restored = pipeline.responder().restored  # type: ignore[attr-defined]
+    assert set(restored) & {"prefix-tiny", "session-tiny"}  # ... from a snapshot
+    assert again.reply == cold.reply
+    pipeline.close()
+
+
+@pytest.mark.parametrize("text", ["help", "Emergency! The kitchen is flooding."])
+def test_urgent_requests_are_answered_in_crisis_by_the_most_capable_tier(
+    tmp_path: Path, models: ModelCache, text: str
+) -> None:
+    daemon = daemon_for(small_config(tmp_path), models)
+    turn = daemon.pipeline.ask(text)
+    assert turn.state == "crisis"
+    assert daemon.metabolism is not None and daemon.metabolism.state is State.CRISIS
+    daemon.pipeline.close()
