@@ -29,6 +29,8 @@ from sage.metabolism.snapshots import SnapshotStore
 from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
 from sage.pipeline import Pipeline, Turn
+from sage.services.control import ServiceControl, SystemctlExecutor
+from sage.services.notify import Notifier
 from sage.trust.store import Store
 
 _LOGGER = logging.getLogger("sage")
@@ -88,8 +90,13 @@ def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
     if daemon:
         settings = load_settings(meta.states_dir or STATES_DIR)
         metabolism = Metabolism(settings, store, state_dir / STATUS_FILE, time.time())
+    services = None
+    if config.services.enabled:
+        executor = SystemctlExecutor(config.services.use_sudo, config.services.action_timeout_s)
+        services = ServiceControl(config.services, executor, store.audit_service)
     return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink,
-                    store=store, metabolism=metabolism, snapshots=snapshots)  # fmt: skip
+                    store=store, metabolism=metabolism, snapshots=snapshots,
+                    services=services)  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:
@@ -153,8 +160,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     else:
         blocks = wav_source(Path(args.input))
     sink = _sink(args.output)
+    notifier = Notifier()
     pipeline = _pipeline(config, sink, daemon=True)
-    pipeline.preload()
+
+    def loading(stage: str) -> None:  # systemd's start timeout grows while models load
+        notifier.send(f"EXTEND_TIMEOUT_USEC={LOAD_STAGE_USEC}", f"STATUS=loading {stage}")
+
+    pipeline.preload(loading)
     wake = WakeWordGate(config.wake) if mic is not None and config.wake.enabled else None
     daemon = Daemon(
         pipeline,
@@ -162,10 +174,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         after_turn=mic.drain if mic is not None else None,
         on_turn=lambda turn: _print_turn(turn, args.json),
         jobs_db=config.paths.state_dir / "jobs.db",
+        notifier=notifier,
+        watchdog_s=_watchdog_interval_s(),
     )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         _LOGGER.info("signal %d: stopping after the current turn", signum)
+        notifier.send("STOPPING=1", "STATUS=stopping: finishing the turn under way")
         daemon.stop()
         if mic is not None:
             mic.stop()
@@ -173,6 +188,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     _LOGGER.info("listening on %s, replying to %s", args.input, args.output)
+    notifier.send("READY=1", f"STATUS={daemon.status_line()}")
     try:
         turns = daemon.run(blocks)
     finally:
@@ -180,6 +196,19 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         pipeline.close()
     _LOGGER.info("stopped after %d turns", len(turns))
     return 0
+
+
+LOAD_STAGE_USEC = 120_000_000
+"""Start-timeout extension per model-loading stage (a Jetson's first load is slow)."""
+
+
+def _watchdog_interval_s() -> float:
+    """Half of systemd's WatchdogSec, when it is meant for this process (else 0: off)."""
+    usec = os.environ.get("WATCHDOG_USEC", "")
+    pid = os.environ.get("WATCHDOG_PID", str(os.getpid()))
+    if not usec.isdigit() or pid != str(os.getpid()):
+        return 0.0
+    return int(usec) / 2e6
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:

@@ -19,6 +19,11 @@ from typing import Any
 from sage.errors import ConfigError
 
 
+def _check(ok: bool, key: str, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}")
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(os.environ.get("SAGE_CACHE_DIR") or Path(base) / "sage")
@@ -267,6 +272,64 @@ class MetabolismConfig:
             _check(getattr(self, key) >= 1, f"metabolism.{key}", ">= 1")
 
 
+VERBS = ("status", "start", "stop", "restart")
+"""What voice control can do to a unit."""
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    """One systemd unit that voice control may touch."""
+
+    name: str
+    """The unit, e.g. "nginx.service"."""
+    aliases: tuple[str, ...] = ()
+    """Spoken names ("the web server"); the unit name with and without .service always work."""
+    verbs: tuple[str, ...] = ("status",)
+    """Allowed verbs: status, start, stop, restart."""
+    critical: bool = False
+    """Stop and restart need a spoken "yes" first."""
+
+    def __post_init__(self) -> None:
+        _check(bool(self.name) and "/" not in self.name and not self.name.startswith("-"),
+               "services.units.name", "a unit name such as nginx.service")  # fmt: skip
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+        object.__setattr__(self, "verbs", tuple(self.verbs))
+        for verb in self.verbs:
+            _check(verb in VERBS, f"services.units ({self.name}).verbs", f"among {VERBS}")
+
+    @property
+    def short_name(self) -> str:
+        """The name as SAGE says it: "nginx" for nginx.service."""
+        return self.name.removesuffix(".service")
+
+
+DEFAULT_UNITS = (
+    UnitConfig("nginx.service", ("the web server", "web server"),
+               ("status", "start", "restart", "stop"), critical=True),
+    UnitConfig("ssh.service", ("ssh", "the ssh server", "remote login"), ("status",)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServicesConfig:
+    """Voice control of systemd units: an allowlist, confirmations, the executor."""
+
+    enabled: bool = True
+    units: tuple[UnitConfig, ...] = DEFAULT_UNITS
+    """The allowlist ([[services.units]] tables); nothing else is ever touched."""
+    confirm_timeout_s: float = 10.0
+    """A "yes" later than this after the read-back does nothing."""
+    use_sudo: bool = False
+    """Run systemctl through ``sudo -n`` (hosts with polkit 0.105, see the README)."""
+    action_timeout_s: float = 30.0
+    """How long a systemctl call may take before it counts as failed."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", tuple(self.units))
+        _check(self.confirm_timeout_s > 0, "services.confirm_timeout_s", "> 0")
+        _check(self.action_timeout_s > 0, "services.action_timeout_s", "> 0")
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything SAGE reads from its TOML file."""
@@ -281,11 +344,7 @@ class Config:
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     metabolism: MetabolismConfig = field(default_factory=MetabolismConfig)
-
-
-def _check(ok: bool, key: str, expected: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key} must be {expected}")
+    services: ServicesConfig = field(default_factory=ServicesConfig)
 
 
 def default_config_path() -> Path | None:
@@ -332,6 +391,11 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table")
         return build_section(hint, value, f"{key}.")
+    if typing.get_origin(hint) is tuple:  # tuple[str, ...] or tuple[UnitConfig, ...]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list")
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value))
     if isinstance(hint, types.UnionType):  # Path | None
         inner = [a for a in typing.get_args(hint) if a is not type(None)][0]
         return _coerce(inner, value, key)

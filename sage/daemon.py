@@ -26,6 +26,7 @@ from sage.metabolism.ledger import Meter
 from sage.metabolism.scheduler import Scheduler
 from sage.metabolism.states import Event, State
 from sage.pipeline import Pipeline, Turn
+from sage.services.notify import Notifier
 
 _LOGGER = logging.getLogger(__name__)
 BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
@@ -43,8 +44,14 @@ class Daemon:
         after_turn: Callable[[], object] | None = None,
         on_turn: Callable[[Turn], None] | None = None,
         jobs_db: Path | None = None,
+        notifier: Notifier | None = None,
+        watchdog_s: float = 0.0,
     ) -> None:
         self.pipeline = pipeline
+        self._notifier = notifier
+        self._watchdog_s = watchdog_s
+        """Seconds between heartbeats through the pipeline (0: no watchdog)."""
+        self._next_ping = 0.0
         self.segmenter = Segmenter(pipeline.config.segmenter)
         self._wake = wake
         self._after_turn = after_turn
@@ -87,6 +94,8 @@ class Daemon:
             if stream_s >= next_tick:
                 next_tick = stream_s + TICK_S
                 self._tick()
+            if self._watchdog_s and not self.segmenter.endpointer.in_speech:
+                self._feed_watchdog()
             if self._wake is not None and not self._wake.is_open(stream_s):
                 if self._wake.feed(block, stream_s):
                     _LOGGER.info("wake word heard")
@@ -113,6 +122,27 @@ class Daemon:
             self._wake.close()
         if self._after_turn is not None:
             self._after_turn()
+
+    def _feed_watchdog(self) -> None:
+        """WATCHDOG=1 only after a ping has gone through the stages on the loop's thread:
+        this block came in and went through the segmenter, and the recognizer, matcher and
+        voice answered. A stuck stage (or input) stops the pings, and systemd restarts SAGE."""
+        now = time.monotonic()
+        if now < self._next_ping:
+            return
+        self.pipeline.ping()
+        self._next_ping = now + self._watchdog_s
+        if self._notifier is not None:
+            self._notifier.send("WATCHDOG=1", f"STATUS={self.status_line()}")
+
+    def status_line(self) -> str:
+        """One line for systemctl status: state, budget, turns."""
+        metabolism = self.metabolism
+        if metabolism is None:
+            return f"listening; {len(self.turns)} turns"
+        allowance = metabolism.allowance(time.time())
+        return (f"{metabolism.state.value}; budget {allowance.budget_left_s:.0f} CPU-s; "
+                f"{len(self.turns)} turns")  # fmt: skip
 
     # -- scheduled work ---------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from sage.audio.io import Sink
 from sage.audio.segmenter import Utterance
 from sage.cascade import deterministic
@@ -34,6 +35,7 @@ from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
 from sage.metabolism.states import State
 from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.rules import Rule
+from sage.services.control import ServiceControl
 from sage.speech.asr import (
     GrammarRecognizer,
     SpeechRecognizer,
@@ -169,8 +171,11 @@ class Pipeline:
         store: Store | None = None,
         metabolism: Metabolism | None = None,
         snapshots: SnapshotStore | None = None,
+        services: ServiceControl | None = None,
     ) -> None:
         self.config = config
+        self.services = services
+        """Voice control of allowlisted systemd units (None: off)."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
@@ -285,14 +290,28 @@ class Pipeline:
         if self.store is not None and context is not None:
             self.store.adjust_trust(context, tier, "failed", time.time())
 
-    def preload(self) -> None:
-        """Load every model now (the daemon does this before it reports ready)."""
-        _ = self.recognizer, self.speaker
+    def preload(self, progress: Callable[[str], None] = lambda stage: None) -> None:
+        """Load every model now (the daemon does this before it reports ready);
+        ``progress`` hears of each stage before it loads."""
+        progress("speech recognition")
+        _ = self.recognizer
+        progress("voice")
+        _ = self.speaker
+        progress("language models")
         try:
             self.responder()
         except SageError as exc:
             _LOGGER.error("LLM unavailable, pattern rules still answer: %s", exc)
             self._llm_failure = str(exc)
+
+    def ping(self) -> None:
+        """A heartbeat through the stages on this thread: a breath of silence through the
+        recognizer, a word through the matcher, a word through the voice (not played).
+        It returns only if none of them is stuck; the watchdog is fed after it."""
+        self.recognizer.transcribe(bytes(int(SAMPLE_RATE * 0.3) * SAMPLE_WIDTH))
+        self.matcher.match("ping", self.clock())
+        for _ in self.speaker.speak("Ok."):
+            pass
 
     def _is_command(self, text: str) -> bool:
         return self.matcher.match(text, self.clock()) is not None
@@ -350,20 +369,47 @@ class Pipeline:
         asr: dict[str, str | None],
         context: str | None,
     ) -> Turn:
+        speech = _SpeechTimer(t0, timings)
+        now = time.time()
+        services = self.services
+        # A pending "restart nginx?" is answered by whatever comes next, before any rule.
+        if services is not None and (said := services.confirm(text, now)) is not None:
+            return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
         t_match = time.perf_counter()
         match = self.matcher.match(text, self.clock())
         timings["match"] = _ms_since(t_match)
-        speech = _SpeechTimer(t0, timings)
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
                                     asr, speech)  # fmt: skip
+        if services is not None and (said := services.answer(text, now)) is not None:
+            return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
         t_exact = time.perf_counter()
         exact = deterministic.answer(text, self.clock())
         timings["deterministic"] = _ms_since(t_exact)
         if exact is not None:
             return self._exact_turn(text, "deterministic", exact.reply, exact.kind, asr_tier,
                                     timings, asr, speech)  # fmt: skip
+        if services is not None and services.mentions_unit(text):
+            said = self._propose_service(services, text, now)
+            if said is not None:
+                self._say(said, speech)
+                return Turn(text, "llm", said, asr_tier, timings, "service", asr, tier="base")
         return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+
+    def _propose_service(self, services: ServiceControl, text: str, now: float) -> str | None:
+        """A language model proposes an intent for a request that names a unit in other
+        words; it passes the same allowlist and confirmation (None: no action asked)."""
+        system, request, options = services.proposal(text)
+        try:
+            with self._llm_lock:
+                choice = self.responder().choose(system, request, options)
+        except SageError as exc:
+            _LOGGER.error("no model to read the service request: %s", exc)
+            return None
+        _LOGGER.info("service intent proposed by the model: %r for %r", choice, text)
+        return services.proposed(text, choice, now)
 
     def _exact_turn(
         self,

@@ -134,6 +134,10 @@ class Responder(Protocol):
         """The conversation is over; snapshot its KV cache first when ``snapshot``."""
         ...
 
+    def choose(self, system: str, text: str, options: list[str]) -> str:
+        """Let a local model pick one of ``options`` for ``text`` (the last is the default)."""
+        ...
+
     @property
     def loaded(self) -> list[str]:
         """File names of the loaded models."""
@@ -318,6 +322,16 @@ class Cascade:
                 return False
             self.session = messages
         return True
+
+    def choose(self, system: str, text: str, options: list[str]) -> str:
+        """The most capable local model picks one of ``options`` (grammar-constrained)."""
+        for tier in reversed(self.available):
+            model = self.model(tier)
+            if hasattr(model, "choose"):
+                messages = [{"role": "system", "content": system},
+                            {"role": "user", "content": text}]  # fmt: skip
+                return str(model.choose(messages, options))
+        return options[-1]
 
     def end_session(self, snapshot: bool) -> None:
         """Close the conversation; first snapshot each model's context when asked."""

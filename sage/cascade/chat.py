@@ -173,6 +173,28 @@ class ChatModel:
             if len(generated) >= max_tokens:
                 return
 
+    def choose(self, messages: list[dict[str, str]], options: list[str]) -> str:
+        """The option the model prefers, greedily, under a GBNF grammar that allows only
+        the options: the model can pick, never write something else."""
+        import json
+
+        from llama_cpp import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(
+            "root ::= " + " | ".join(json.dumps(option) for option in options), verbose=False
+        )
+        tokens, _ = self.prompt_tokens(messages)
+        chosen: list[int] = []
+        text = ""
+        for token in self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0, grammar=grammar):
+            if self._is_end(token) or len(chosen) >= 48:
+                break
+            chosen.append(token)
+            text = self.llm.detokenize(chosen).decode("utf-8", errors="replace")
+            if text in options and not any(o.startswith(text) and o != text for o in options):
+                break
+        return text if text in options else options[-1]
+
     def use_adapter(self, path: Path | None, scale: float = 1.0) -> None:
         """Switch a LoRA adapter on, or every adapter off (None).
 

@@ -87,6 +87,18 @@ MIGRATIONS = [
         report TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    """
+    CREATE TABLE service_audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        transcript TEXT NOT NULL,
+        source TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
 ]
 
 TRUST_PRIORS = {"pattern": 0.9, "deterministic": 0.95, "draft": 0.6, "base": 0.8, "modifier": 0.8}
@@ -341,6 +353,24 @@ class Store:
             self.db.table("transitions").insert(
                 {"at": at, "from_state": from_state, "event": event, "to_state": to_state}
             )
+
+    @_guarded(lambda: None)
+    def audit_service(
+        self, transcript: str, source: str, verb: str, unit: str, decision: str, detail: str
+    ) -> None:
+        """One voice-control event: request, confirmation, refusal or result."""
+        assert self.db is not None
+        with self.db.atomic():
+            self.db.table("service_audit").insert(
+                {"at": time.time(), "transcript": transcript, "source": source, "verb": verb,
+                 "unit": unit, "decision": decision, "detail": detail}
+            )  # fmt: skip
+
+    @_guarded(list)
+    def service_audit(self) -> list[dict[str, Any]]:
+        """Every voice-control event, oldest first."""
+        assert self.db is not None
+        return list(self.db.query("SELECT * FROM service_audit ORDER BY id"))
 
     @_guarded(list)
     def transitions(self, limit: int = 10) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""SAGE as a systemd service, and voice control of other systemd units."""
