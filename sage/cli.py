@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-from sage.audio.io import Microphone, NullSink, Sink, SpeakerSink, WavSink, raw_source, wav_source
+from sage.audio.io import Microphone, NullSink, RawSource, Sink, SpeakerSink, WavSink, wav_source
 from sage.audio.segmenter import Segmenter
 from sage.audio.wakeword import WakeWordGate
 from sage.catalog import ModelCache
@@ -30,6 +30,7 @@ from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.services.control import ServiceControl, SystemctlExecutor
+from sage.services.install import install, uninstall
 from sage.services.notify import Notifier
 from sage.trust.store import Store
 
@@ -65,6 +66,22 @@ def _parser() -> argparse.ArgumentParser:
 
     status = add("status", "the daemon's state, budget, loaded models and last transitions")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    service = add("service", "install or uninstall SAGE as a systemd service")
+    service.add_argument("action", choices=("install", "uninstall"))
+    service.add_argument(
+        "--root",
+        type=Path,
+        default=Path("/"),
+        help="write under this directory instead of / (to look first)",
+    )
+    service.add_argument("--device", choices=("auto", "cpu", "rtx", "jetson"), default="auto")
+    service.add_argument("--no-start", action="store_true", help="install without starting")
+    service.add_argument(
+        "--purge",
+        action="store_true",
+        help="uninstall: also remove config, state, cache and the user",
+    )
 
     models = add("models", "list (default), install or verify the models")
     models.add_argument("action", nargs="?", choices=("list", "install", "verify"), default="list")
@@ -150,13 +167,16 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     """The daemon loop."""
+    live: Microphone | RawSource | None = None
+    """A live input, stopped by a signal (a file simply ends)."""
     mic: Microphone | None = None
     blocks: Iterator[bytes]
     if args.input == "mic":
-        mic = Microphone()
+        live = mic = Microphone()
         blocks = mic.blocks()
     elif args.input == "-":
-        blocks = raw_source()
+        live = RawSource()
+        blocks = live.blocks()
     else:
         blocks = wav_source(Path(args.input))
     sink = _sink(args.output)
@@ -182,8 +202,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         _LOGGER.info("signal %d: stopping after the current turn", signum)
         notifier.send("STOPPING=1", "STATUS=stopping: finishing the turn under way")
         daemon.stop()
-        if mic is not None:
-            mic.stop()
+        if live is not None:
+            live.stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -263,6 +283,17 @@ def _ago(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def cmd_service(config: Config, args: argparse.Namespace) -> int:
+    """Install or remove the systemd unit, user, directories, config and policy."""
+    if args.action == "install":
+        paths = install(args.root, args.device, start=not args.no_start)
+    else:
+        paths = uninstall(args.root, args.purge)
+    for path in paths:
+        print(f"{'wrote' if args.action == 'install' else 'removed'} {path}")
+    return 0
+
+
 def cmd_models(config: Config, args: argparse.Namespace) -> int:
     """List, install or verify the models in the catalog."""
     cache = ModelCache(config.paths.cache_dir)
@@ -285,7 +316,7 @@ def cmd_models(config: Config, args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "listen": cmd_listen, "ask": cmd_ask, "run": cmd_run, "status": cmd_status,
-    "models": cmd_models,
+    "service": cmd_service, "models": cmd_models,
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -273,6 +274,8 @@ class MetabolismConfig:
 
 
 VERBS = ("status", "start", "stop", "restart")
+UNIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]*\.(service|socket|timer|target|path|mount)")
+"""Unit names voice control accepts: nothing a shell, sudoers or polkit would read twice."""
 """What voice control can do to a unit."""
 
 
@@ -290,8 +293,8 @@ class UnitConfig:
     """Stop and restart need a spoken "yes" first."""
 
     def __post_init__(self) -> None:
-        _check(bool(self.name) and "/" not in self.name and not self.name.startswith("-"),
-               "services.units.name", "a unit name such as nginx.service")  # fmt: skip
+        _check(UNIT_NAME.fullmatch(self.name) is not None, f"services.units.name {self.name!r}",
+               "a unit name such as nginx.service (letters, digits, @ . _ -)")  # fmt: skip
         object.__setattr__(self, "aliases", tuple(self.aliases))
         object.__setattr__(self, "verbs", tuple(self.verbs))
         for verb in self.verbs:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import select
 import sys
 import threading
 from collections.abc import Iterator
@@ -36,11 +38,32 @@ def wav_source(path: Path) -> Iterator[bytes]:
     return (pcm[offset : offset + BLOCK_BYTES] for offset in range(0, len(pcm), BLOCK_BYTES))
 
 
-def raw_source(stream: BinaryIO | None = None) -> Iterator[bytes]:
-    """Raw 16 kHz mono s16le PCM until end of stream (stdin by default)."""
-    stream = stream or sys.stdin.buffer
-    while block := stream.read(BLOCK_BYTES):
-        yield block
+class RawSource:
+    """Raw 16 kHz mono s16le PCM from a pipe (stdin by default), until its end or
+    :meth:`stop`: reads wait at most 0.2 s, so a signal ends an idle pipe promptly."""
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        self._fd = (stream or sys.stdin.buffer).fileno()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def blocks(self) -> Iterator[bytes]:
+        pending = b""
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._fd], [], [], 0.2)
+            if not ready:
+                continue
+            data = os.read(self._fd, BLOCK_BYTES - len(pending))
+            if not data:
+                break
+            pending += data
+            if len(pending) == BLOCK_BYTES:
+                yield pending
+                pending = b""
+        if pending:
+            yield pending
 
 
 class Microphone:
