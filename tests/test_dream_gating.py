@@ -157,3 +157,26 @@ def test_urgent_requests_are_answered_in_crisis_by_the_most_capable_tier(
     assert turn.state == "crisis"
     assert daemon.metabolism is not None and daemon.metabolism.state is State.CRISIS
     daemon.pipeline.close()
+
+
+def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SAGE_STATE_DIR=str(tmp_path))
+
+    def sage(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "sage.cli", *args], env=env,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return done.stdout
+
+    assert "never run" in sage("status")
+    wav = speak_piper("status_time", "What time is it?")
+    sage("run", "--input", str(wav), "--output", "none", "-q")
+    status = json.loads(sage("status", "--json"))
+    assert status["running"] is False and status["state"] == "focus"
+    assert status["transitions"][0]["event"] == "utterance"
+    assert status["models"] == []  # freed at shutdown
+    assert "not running; last known: state focus" in sage("status")

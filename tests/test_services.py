@@ -3,6 +3,7 @@ spoken confirmation, expiry, refusals, an injection corpus, and the audit trail.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sage.catalog import ModelCache
 from sage.config import DEFAULT_UNITS, VERBS, Config, ServicesConfig
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
-from sage.services.control import ActionResult, ServiceControl
+from sage.services.control import ActionResult, ServiceControl, SystemctlExecutor
 from sage.trust.store import Store
 
 PRIVILEGED = {"start", "stop", "restart"}
@@ -209,3 +210,17 @@ def test_config_allowlist_replaces_the_default(tmp_path: Path) -> None:
         "I can't control the web server: it isn't on my list of services."
     )
     assert executor.calls == [("restart", "cups.service")]
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is not installed")
+def test_the_real_systemctl_result_is_what_is_said() -> None:
+    """Against this host's systemctl: a status read (unprivileged). Where systemd is not
+    PID 1 it fails, and SAGE says why in systemd's own words, never a made-up success."""
+    executor = SystemctlExecutor(use_sudo=False, timeout_s=30)
+    result = executor.run("status", "ssh.service")
+    said = ServiceControl(ServicesConfig(), executor).answer("is ssh running", 0.0)
+    if result.ok:
+        state = "running" if result.state == "active" else f"not running ({result.state})"
+        assert said == f"ssh is {state}."
+    else:
+        assert said == f"I couldn't get the status of ssh: {result.detail.rstrip('.')}."
