@@ -11,7 +11,7 @@ first reply audio, the share of ASR tiers, and peak RSS.
 
 As the daemon runs: KV-cache snapshots on (in a temporary directory: the first load is
 cold, the standing prefix is snapshotted and stays in the cache for every turn). With
---facts the standing prefix carries that household-facts file (732 tokens for the
+--facts the standing prefix carries that household-facts file (about 740 tokens with the
 shipped one), as a configured home would.
 
 "first_audio" starts when the segmenter hands over the utterance; the segmenter's
