@@ -32,7 +32,7 @@ from sage.errors import InputTextError, SageError
 from sage.metabolism.ledger import Cost, Meter
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
-from sage.metabolism.states import State
+from sage.metabolism.states import Event, Phase, State
 from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.rules import Rule
 from sage.services.control import ServiceControl
@@ -267,7 +267,7 @@ class Pipeline:
             self.metabolism.models = loaded
             self.metabolism.write_status(time.time())
 
-    def _on_transition(self, before: Any, after: Any, event: Any) -> None:
+    def _on_transition(self, before: Phase, after: Phase, event: Event) -> None:
         """FOCUS over: snapshot the conversation and close it."""
         if before.state is State.FOCUS and after.state is not State.FOCUS:
             if after.state is State.CRISIS:

@@ -136,3 +136,15 @@ def test_only_one_dream_runs_at_a_time(tmp_path: Path, clock) -> None:  # type: 
     events = recorder.wait_for(2)
     assert recorder.runs == 1 and events == [EVENT_JOB_EXECUTED, EVENT_JOB_EXECUTED]
     jobs.shutdown()
+
+
+def test_a_corrupt_job_store_is_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "jobs.db").write_bytes(b"this is not a database" * 200)
+    jobs = scheduler(tmp_path, Recorder())
+    jobs.start(paused=True)
+    assert set(jobs.next_runs()) == {"dream", "heartbeat", "trust_decay", "housekeeping"}
+    assert len(list(tmp_path.glob("jobs.db.corrupt-*"))) == 1
+    assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 1
+    jobs.shutdown()

@@ -83,6 +83,7 @@ class Metabolism:
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._recent: list[dict[str, Any]] = []
+        self._status_failing = False
 
     @property
     def state(self) -> State:
@@ -200,5 +201,8 @@ class Metabolism:
             return
         try:
             atomic_write_bytes(self._status_path, json.dumps(self.status(now)).encode())
+            self._status_failing = False
         except OSError as exc:
-            _LOGGER.warning("status not written: %s", exc)
+            if not self._status_failing:  # logged once until it works again
+                _LOGGER.warning("status not written: %s", exc)
+            self._status_failing = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import DatabaseError
 
 from sage.config import MetabolismConfig
 
@@ -64,15 +66,20 @@ class Scheduler:
         timezone: Any = None,
     ) -> None:
         self.config = config
+        self._db_path = db_path
+        self._timezone = timezone
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db_path}")},
-            executors={"default": ThreadPoolExecutor(max_workers=2)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-            **({"timezone": timezone} if timezone is not None else {}),
-        )
+        self._scheduler = self._make()
         _HANDLERS.clear()
         _HANDLERS.update(handlers)
+
+    def _make(self) -> BackgroundScheduler:
+        return BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self._db_path}")},
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            **({"timezone": self._timezone} if self._timezone is not None else {}),
+        )
 
     def triggers(self) -> dict[str, tuple[Any, int]]:
         """Each job's trigger and misfire grace time (seconds)."""
@@ -91,8 +98,17 @@ class Scheduler:
         }  # fmt: skip
 
     def start(self, paused: bool = False) -> None:
-        """Start the scheduler thread with every job in place."""
-        self._scheduler.start(paused=True)
+        """Start the scheduler thread with every job in place. An unreadable job store is
+        moved aside (logged) and the jobs start afresh from the config."""
+        try:
+            self._scheduler.start(paused=True)
+        except DatabaseError as exc:
+            aside = self._db_path.with_name(f"{self._db_path.name}.corrupt-{int(time.time())}")
+            _LOGGER.error("job store %s unreadable (%s); moved to %s, jobs start afresh",
+                          self._db_path, exc.orig, aside)  # fmt: skip
+            self._db_path.replace(aside)
+            self._scheduler = self._make()
+            self._scheduler.start(paused=True)
         for name, (trigger, grace) in self.triggers().items():
             job = self._scheduler.get_job(name)
             if job is not None and str(job.trigger) == str(trigger):
