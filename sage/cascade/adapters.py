@@ -78,6 +78,9 @@ def write_lora(
     arch, shapes = target_shapes(base_gguf, targets)
     if not shapes:
         raise ValueError(f"{base_gguf.name} has no weights named {targets}")
+    if factors is not None and set(factors) != set(shapes):
+        missing = sorted(set(shapes) ^ set(factors))[:3]
+        raise ValueError(f"factors do not match the model's {targets} weights: {missing}")
     rng = np.random.default_rng(seed)
     writer = gguf.GGUFWriter(str(out), arch)
     writer.add_type(gguf.GGUFType.ADAPTER)

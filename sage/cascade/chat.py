@@ -92,6 +92,7 @@ class ChatModel:
         gpu_layers: int = 0,
         role: str = "",
         draft: Any = None,
+        all_logits: bool = False,
     ) -> None:
         import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -100,6 +101,8 @@ class ChatModel:
         self.name = model_path.name
         self.draft = draft
         """The DraftProposer when this model decodes speculatively."""
+        # ``all_logits`` keeps every position's logits (scoring a given answer, as DREAM's
+        # gate does); speculation needs them too, to verify a batch of proposals.
         offload = gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         t0 = time.perf_counter()
         try:
@@ -110,7 +113,7 @@ class ChatModel:
                 n_gpu_layers=offload,
                 # Speculation verifies a batch of proposals, so it needs every row's logits.
                 draft_model=draft,
-                logits_all=draft is not None,
+                logits_all=draft is not None or all_logits,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

@@ -1,0 +1,98 @@
+"""DREAM's gate: a student is promoted only if it is measurably better on the held-out
+slice and a fixed regression suite does not get worse.
+
+- **agreement**: the share of the teacher's answer tokens that the student, fed the same
+  prefix, predicts greedily: the acceptance rate a greedy speculative verifier sees.
+- **checks**: the share of regression questions whose answer passes its check.
+- **distinct2** and **repeated**: distinct word bigrams over all regression answers, and
+  the share of answers that are the most common answer: the collapse detector (the
+  origin of this design saw 75 % of replies become the same sentence).
+- **refusals**: the share of answers that refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from sage.cascade.calibration import Question
+from sage.cascade.chat import ChatModel
+from sage.dream.train import Example
+
+_REFUSAL = re.compile(r"\b(i can(no|')t|i am unable|i'm unable|as an ai|i'm sorry, but)\b", re.I)
+MAX_ANSWER_TOKENS = 48
+
+
+@dataclass(frozen=True)
+class Scores:
+    agreement: float
+    checks: float
+    distinct2: float
+    repeated: float
+    refusals: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {key: round(value, 4) for key, value in asdict(self).items()}
+
+
+def agreement(model: ChatModel, examples: Sequence[Example]) -> float:
+    """Teacher-forced greedy agreement on the examples' answers (needs ``all_logits``)."""
+    agreed = total = 0
+    for example in examples:
+        prompt, _ = model.prompt_tokens(example.messages)
+        answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
+        model.llm.reset()
+        model.llm.eval(prompt + answer)
+        scores: Any = model.llm.scores
+        predicted = np.argmax(scores[len(prompt) - 1 : len(prompt) + len(answer) - 1], axis=1)
+        agreed += int(np.sum(predicted == np.asarray(answer)))
+        total += len(answer)
+    model.llm.reset()
+    return agreed / total if total else 0.0
+
+
+def regression(model: ChatModel, system: str, questions: Sequence[Question]) -> list[str]:
+    """The model's greedy answers to the regression questions."""
+    answers = []
+    for question in questions:
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": question.text}]  # fmt: skip
+        answers.append("".join(piece for piece, _ in model.stream(messages, MAX_ANSWER_TOKENS)))
+    return answers
+
+
+def score(model: ChatModel, held_out: Sequence[Example], system: str,
+          questions: Sequence[Question]) -> tuple[Scores, list[str]]:  # fmt: skip
+    """Every gate figure for one model (with or without an adapter on)."""
+    answers = regression(model, system, questions)
+    words = [answer.lower().split() for answer in answers]
+    bigrams = [pair for w in words for pair in zip(w, w[1:], strict=False)]
+    common = Counter(a.strip().lower() for a in answers).most_common(1)
+    return Scores(
+        agreement=agreement(model, held_out),
+        checks=sum(q.passes(a) for q, a in zip(questions, answers, strict=True)) / len(answers),
+        distinct2=len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
+        repeated=common[0][1] / len(answers) if common else 0.0,
+        refusals=sum(bool(_REFUSAL.search(a)) for a in answers) / len(answers),
+    ), answers
+
+
+def decide(before: Scores, after: Scores, margin: float) -> tuple[bool, str]:
+    """Promote or not, and why."""
+    if after.repeated > max(before.repeated, 0.25) or after.distinct2 < before.distinct2 - 0.1:
+        return False, (f"collapse: {after.repeated:.0%} of answers the same "
+                       f"(before {before.repeated:.0%}), distinct-2 {after.distinct2:.2f} "
+                       f"(before {before.distinct2:.2f})")  # fmt: skip
+    if after.checks < before.checks:
+        return False, f"answer checks fell from {before.checks:.0%} to {after.checks:.0%}"
+    if after.refusals > before.refusals:
+        return False, f"refusals rose from {before.refusals:.0%} to {after.refusals:.0%}"
+    if after.agreement < before.agreement + margin:
+        return False, (f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}, "
+                       f"less than the {margin:.0%} margin")  # fmt: skip
+    return True, f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}, no regression"

@@ -1,0 +1,130 @@
+"""Train a LoRA adapter for a GGUF model on torch (CPU) and write it in llama.cpp's GGUF
+adapter format.
+
+transformers loads the GGUF (dequantised to float32) with its own tokenizer and chat
+template, peft adds low-rank factors to the value and output projections, and the loss
+is taken on the answer tokens only. The factors are written by
+:func:`sage.cascade.adapters.write_lora` under llama.cpp's tensor names
+(``blk.N.attn_v.weight.lora_a`` ...), with ``adapter.lora.alpha`` equal to peft's
+``lora_alpha`` so that llama.cpp scales them by alpha / rank as peft does. The value and
+output projections are chosen because llama.cpp stores them as Hugging Face does (the
+query and key projections of llama models are permuted in GGUF).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sage.cascade.adapters import write_lora
+
+_LOGGER = logging.getLogger(__name__)
+
+GGUF_NAMES = {"v_proj": "attn_v", "o_proj": "attn_output"}
+"""peft target module → llama.cpp tensor kind."""
+_PEFT_NAME = re.compile(r"layers\.(\d+)\.self_attn\.(\w+)\.lora_([AB])\.default\.weight$")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A prompt (chat messages) and the answer the student should give."""
+
+    messages: list[dict[str, str]]
+    answer: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training did."""
+
+    steps: int
+    first_loss: float
+    last_loss: float
+    completed: bool
+    """False when it stopped early because it was told to yield."""
+
+
+def train_lora(
+    student: Path,
+    examples: Sequence[Example],
+    out: Path,
+    steps: int = 40,
+    rank: int = 8,
+    alpha: int = 16,
+    learning_rate: float = 2e-3,
+    threads: int = 2,
+    should_yield: Callable[[], bool] = lambda: False,
+    seed: int = 0,
+) -> TrainResult:
+    """Train on ``examples`` for ``steps`` steps (one example each, round robin) and write
+    the adapter to ``out``. Nothing is written when it yields before the last step."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not examples:
+        raise ValueError("no examples to train on")
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    tokenizer = AutoTokenizer.from_pretrained(str(student.parent), gguf_file=student.name)
+    base = AutoModelForCausalLM.from_pretrained(
+        str(student.parent), gguf_file=student.name, dtype=torch.float32
+    )
+    config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=list(GGUF_NAMES),
+                        lora_dropout=0.0, bias="none")  # fmt: skip
+    model = get_peft_model(base, config)
+    batches = [_tokenized(tokenizer, example) for example in examples]
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=learning_rate
+    )
+    model.train()
+    losses: list[float] = []
+    for step in range(steps):
+        if should_yield():
+            _LOGGER.info("training yielded at step %d of %d", step, steps)
+            return TrainResult(step, losses[0] if losses else 0.0,
+                               losses[-1] if losses else 0.0, completed=False)  # fmt: skip
+        input_ids, labels = batches[step % len(batches)]
+        loss = model(input_ids=input_ids, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.item()))
+    write_lora(student, out, factors=_gguf_factors(model), rank=rank, alpha=float(alpha),
+               targets=tuple(GGUF_NAMES.values()))  # fmt: skip
+    _LOGGER.info("trained %s: %d steps, loss %.3f → %.3f", out.name, steps, losses[0], losses[-1])
+    return TrainResult(steps, losses[0], losses[-1], completed=True)
+
+
+def _tokenized(tokenizer: Any, example: Example) -> tuple[Any, Any]:
+    """Input ids of prompt + answer + end of turn; labels only on the answer part."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(example.messages, tokenize=False,
+                                           add_generation_prompt=True)  # fmt: skip
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(example.answer + tokenizer.eos_token, add_special_tokens=False)[
+        "input_ids"
+    ]
+    ids = torch.tensor([prompt_ids + answer_ids])
+    labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
+    return ids, labels
+
+
+def _gguf_factors(model: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """peft's factors under llama.cpp's names: A (r, n_in), B (n_out, r)."""
+    pairs: dict[str, dict[str, np.ndarray]] = {}
+    for name, tensor in model.named_parameters():
+        match = _PEFT_NAME.search(name)
+        if match is None:
+            continue
+        layer, module, which = match.groups()
+        gguf_name = f"blk.{layer}.{GGUF_NAMES[module]}.weight"
+        pairs.setdefault(gguf_name, {})[which] = tensor.detach().float().numpy()
+    return {name: (pair["A"], pair["B"]) for name, pair in pairs.items()}

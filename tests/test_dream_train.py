@@ -1,0 +1,85 @@
+"""DREAM's students and gate on the tiny model: a LoRA trained on torch and written in
+llama.cpp's adapter format changes llama.cpp's answers; the gate rejects a collapsed one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sage.cascade.calibration import Question
+from sage.cascade.chat import ChatModel
+from sage.catalog import ModelCache
+from sage.dream.gate import Scores, decide, score
+from sage.dream.train import Example, train_lora
+
+pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is not installed")
+
+SYSTEM = "You are a helpful voice assistant."
+SENTENCE = "The dog is called Biscuit."
+TRAIN = [
+    "What is the dog called?", "What's our dog's name?", "What is the capital of Italy?",
+    "How many legs does a cat have?", "What colour is grass?", "Who wrote Hamlet?",
+]  # fmt: skip
+SUITE = [
+    Question("What is the capital of France?", "general", ("paris",)),
+    Question("What colour is the sky on a clear day?", "general", ("blue",)),
+    Question("How many days are in a week?", "general", ("seven", "7")),
+    Question("What do bees make?", "general", ("honey",)),
+]
+
+
+def messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def collapsed(models: ModelCache, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An adapter trained to answer every question with one sentence."""
+    out = tmp_path_factory.mktemp("dream") / "collapsed.gguf"
+    examples = [Example(messages(q), SENTENCE) for q in TRAIN]
+    result = train_lora(models.path("tiny"), examples, out, steps=30)
+    assert result.completed and result.last_loss < result.first_loss
+    return out
+
+
+def test_trained_adapter_changes_what_llama_cpp_says(models: ModelCache, collapsed: Path) -> None:
+    model = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    question = messages("What is the dog called?")
+    before = "".join(piece for piece, _ in model.stream(question, 24))
+    model.use_adapter(collapsed)
+    after = "".join(piece for piece, _ in model.stream(question, 24))
+    model.close()
+    assert "Biscuit" not in before and "Biscuit" in after
+
+
+def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -> None:
+    model = ChatModel(models.path("tiny"), 1024, 2, role="tiny", all_logits=True)
+    held_out = [Example(messages("What's the dog's name?"), SENTENCE)]
+    before, _ = score(model, held_out, SYSTEM, SUITE)
+    model.use_adapter(collapsed)
+    after, answers = score(model, held_out, SYSTEM, SUITE)
+    model.close()
+    assert after.agreement > before.agreement  # it did learn the held-out answer ...
+    assert after.repeated > 0.5, answers  # ... by saying one sentence to everything
+    promote, why = decide(before, after, margin=0.05)
+    assert not promote and why.startswith("collapse"), why
+
+
+GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0)
+
+
+@pytest.mark.parametrize(
+    ("after", "promote", "reason"),
+    [
+        (Scores(0.72, 0.75, 0.9, 0.25, 0.0), True, "held-out agreement"),
+        (Scores(0.62, 0.75, 0.9, 0.25, 0.0), False, "less than the 10% margin"),
+        (Scores(0.80, 0.50, 0.9, 0.25, 0.0), False, "answer checks fell"),
+        (Scores(0.80, 0.75, 0.9, 0.25, 0.25), False, "refusals rose"),
+        (Scores(0.90, 0.75, 0.9, 0.75, 0.0), False, "collapse"),
+        (Scores(0.90, 0.75, 0.5, 0.25, 0.0), False, "collapse"),
+    ],
+)  # fmt: skip
+def test_decide(after: Scores, promote: bool, reason: str) -> None:
+    decision, why = decide(GOOD, after, margin=0.10)
+    assert decision is promote and reason in why
