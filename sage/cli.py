@@ -23,6 +23,8 @@ from sage.audio.wakeword import WakeWordGate
 from sage.catalog import ModelCache
 from sage.config import Config, load_config
 from sage.daemon import Daemon
+from sage.dream.distill import Distill, rollback
+from sage.dream.dreamer import Dreamer
 from sage.errors import ModelError, SageError
 from sage.metabolism.metabolism import STATUS_FILE, Metabolism
 from sage.metabolism.snapshots import SnapshotStore
@@ -81,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
         "--purge",
         action="store_true",
         help="uninstall: also remove config, state, cache and the user",
+    )
+
+    dream = add("dream", "run DREAM now, show its reports, or roll back its last promotion")
+    dream.add_argument("--now", action="store_true", help="run (or resume) DREAM now")
+    dream.add_argument("--budget", type=float, metavar="MINUTES", help="stop after this long")
+    dream.add_argument("--report", action="store_true", help="print the last runs' reports")
+    dream.add_argument(
+        "--rollback",
+        action="store_true",
+        help="put back the adapter that was in use before the last promotion",
     )
 
     models = add("models", "list (default), install or verify the models")
@@ -294,6 +306,34 @@ def cmd_service(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dream(config: Config, args: argparse.Namespace) -> int:
+    """DREAM in the foreground (preemptible by Ctrl-C, resumable), its reports, rollback."""
+    if args.rollback:
+        print(rollback(config))
+        return 0
+    store = Store(config.paths.state_dir / "sage.db")
+    try:
+        if args.now:
+            deadline = time.monotonic() + args.budget * 60 if args.budget else float("inf")
+            work = Distill(config, ModelCache(config.paths.cache_dir), store,
+                           lambda: time.monotonic() > deadline)  # fmt: skip
+            try:
+                result = Dreamer(store, work).run(lambda: time.monotonic() > deadline,
+                                                  time.time())  # fmt: skip
+            finally:
+                work.close()
+            print(f"DREAM {result}")
+        if args.report or args.now:
+            for run in store.dream_runs(limit=1 if args.now else 5):
+                print(json.dumps(run, indent=2))
+        elif not args.now:
+            print(f"DREAM runs nightly at {config.metabolism.dream_at} in the daemon; "
+                  "`sage dream --now` runs it here, `--report` shows the last runs.")  # fmt: skip
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_models(config: Config, args: argparse.Namespace) -> int:
     """List, install or verify the models in the catalog."""
     cache = ModelCache(config.paths.cache_dir)
@@ -316,7 +356,7 @@ def cmd_models(config: Config, args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "listen": cmd_listen, "ask": cmd_ask, "run": cmd_run, "status": cmd_status,
-    "service": cmd_service, "models": cmd_models,
+    "service": cmd_service, "dream": cmd_dream, "models": cmd_models,
 }  # fmt: skip
 
 

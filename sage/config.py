@@ -273,6 +273,34 @@ class MetabolismConfig:
             _check(getattr(self, key) >= 1, f"metabolism.{key}", ">= 1")
 
 
+@dataclass(frozen=True)
+class DreamConfig:
+    """The nightly distillation (see sage/dream/)."""
+
+    student_role: str = "draft"
+    """Catalog role of the model DREAM teaches (its adapter: <adapters_dir>/draft.gguf)."""
+    teacher_role: str = "base"
+    """Catalog role of the model whose careful answers are the lessons."""
+    steps: int = 40
+    """Training steps per night (one example each)."""
+    rank: int = 8
+    """LoRA rank."""
+    learning_rate: float = 1e-3
+    margin: float = 0.05
+    """The held-out agreement must rise by this much for a student to be promoted."""
+    regression_questions: int = 16
+    """How many questions of the evaluation set make the fixed regression suite."""
+    threads: int = 2
+    """CPU threads for training and scoring."""
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1, "dream.steps", ">= 1")
+        _check(self.rank >= 1, "dream.rank", ">= 1")
+        _check(self.learning_rate > 0, "dream.learning_rate", "> 0")
+        _check(0.0 <= self.margin <= 1.0, "dream.margin", "0..1")
+        _check(self.regression_questions >= 1, "dream.regression_questions", ">= 1")
+
+
 VERBS = ("status", "start", "stop", "restart")
 UNIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]*\.(service|socket|timer|target|path|mount)")
 """Unit names voice control accepts: nothing a shell, sudoers or polkit would read twice."""
@@ -348,6 +376,7 @@ class Config:
     tts: TtsConfig = field(default_factory=TtsConfig)
     metabolism: MetabolismConfig = field(default_factory=MetabolismConfig)
     services: ServicesConfig = field(default_factory=ServicesConfig)
+    dream: DreamConfig = field(default_factory=DreamConfig)
 
 
 def default_config_path() -> Path | None:

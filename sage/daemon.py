@@ -21,7 +21,8 @@ from pathlib import Path
 from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from sage.audio.segmenter import Segmenter, Utterance
 from sage.audio.wakeword import WakeWordGate
-from sage.dream.dreamer import DaySummary, Dreamer
+from sage.dream.distill import Distill
+from sage.dream.dreamer import Dreamer
 from sage.metabolism.ledger import Meter
 from sage.metabolism.scheduler import Scheduler
 from sage.metabolism.states import Event, State
@@ -175,12 +176,17 @@ class Daemon:
             return
         metabolism.handle(Event.SCHEDULE_FIRED, time.time())
 
-        result = Dreamer(store, DaySummary(store)).run(
-            should_yield=lambda: metabolism.state is not State.DREAM or self._stop.is_set(),
-            now=time.time(),
-            meter=self._meter,
-            spend=lambda cost: metabolism.spend(cost, time.time()),
-        )
+        def should_yield() -> bool:
+            return metabolism.state is not State.DREAM or self._stop.is_set()
+
+        work = Distill(self.pipeline.config, self.pipeline.models, store, should_yield)
+        try:
+            result = Dreamer(store, work).run(
+                should_yield, time.time(), self._meter,
+                spend=lambda cost: metabolism.spend(cost, time.time()),
+            )  # fmt: skip
+        finally:
+            work.close()
         if result == "done":
             metabolism.handle(Event.RESOLVED, time.time())
         elif metabolism.state is State.FOCUS:  # someone spoke: resume when idle again

@@ -74,13 +74,16 @@ def metabolism_event(name: str) -> Any:
 
 
 def small_config(tmp_path: Path, states: Path | None = None) -> Config:
-    from sage.config import MetabolismConfig
+    from sage.config import DreamConfig, MetabolismConfig
 
     return Config(
         paths=PathsConfig(cache_dir=Config().paths.cache_dir, state_dir=tmp_path),
         llm=LlmConfig(role="tiny", n_ctx=1024, threads=2),
         cascade=CascadeConfig(draft_role="", speculation="off"),
         metabolism=MetabolismConfig(states_dir=states),
+        dream=DreamConfig(
+            student_role="tiny", teacher_role="tiny", steps=8, regression_questions=4
+        ),
     )
 
 
@@ -94,9 +97,7 @@ def daemon_for(config: Config, models: ModelCache, states: Path = STATES_DIR) ->
     return Daemon(pipeline)
 
 
-def test_dream_runs_only_when_idle_and_summarises_the_day(
-    tmp_path: Path, models: ModelCache
-) -> None:
+def test_dream_runs_only_when_idle(tmp_path: Path, models: ModelCache) -> None:
     daemon = daemon_for(small_config(tmp_path), models)
     pipeline, metabolism = daemon.pipeline, daemon.metabolism
     assert metabolism is not None and pipeline.store is not None
@@ -108,8 +109,10 @@ def test_dream_runs_only_when_idle_and_summarises_the_day(
     metabolism.tick(time.time() + metabolism.settings[State.FOCUS].idle_timeout_s)
     assert metabolism.state is State.REST
     daemon.dream()
-    run = pipeline.store.dream_run()
-    assert run is not None and run["status"] == "done"
+    run = pipeline.store.dream_runs(1)[0]
+    assert run["status"] == "done"
+    assert run["report"]["dropped"] == {"not a language-model turn": 3}
+    assert run["report"]["decision"]["promoted"] is False  # nothing to learn from rules
     assert metabolism.state is State.REST  # DREAM → REST when its work is done
     events = [(t["from_state"], t["to_state"]) for t in pipeline.store.transitions()][:2]
     assert events == [("dream", "rest"), ("rest", "dream")]
@@ -180,3 +183,32 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     assert status["transitions"][0]["event"] == "utterance"
     assert status["models"] == []  # freed at shutdown
     assert "not running; last known: state focus" in sage("status")
+
+
+def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCache) -> None:
+    pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
+    from sage.dream.distill import Distill
+
+    config = small_config(tmp_path)
+    daemon = daemon_for(config, models)
+    pipeline = daemon.pipeline
+    assert pipeline.store is not None
+    questions = [
+        "What is the capital of France?", "Name a primary colour.", "What do bees make?",
+        "Who wrote Hamlet?", "What is the largest ocean?",
+    ]  # fmt: skip
+    for text in questions:
+        assert pipeline.ask(text).route == "llm"
+    pipeline.unload_llm()
+    work = Distill(config, models, pipeline.store, lambda: False)
+    assert Dreamer(pipeline.store, work).run(lambda: False, time.time()) == "done"
+    report = pipeline.store.dream_runs(1)[0]["report"]
+    lessons = report["lessons"]
+    assert len(lessons["train"]) == 4 and len(lessons["held_out"]) == 1
+    assert report["training"]["steps"] == 8
+    decision = report["decision"]
+    adapter = tmp_path / "adapters" / "draft.gguf"
+    assert set(report["scores"]) == {"before", "after"}
+    assert adapter.exists() is decision["promoted"], decision
+    assert not list((tmp_path / "dream").glob("candidate-*"))  # promoted or removed
+    pipeline.close()

@@ -256,7 +256,14 @@ class Cascade:
                 except ModelError as exc:
                     _LOGGER.error("no draft proposals, decoding plainly: %s", exc)
             proposer = self.proposer if tier == "base" else None
-            self._models[tier] = self._load(tier, role, proposer)
+            model = self._models[tier] = self._load(tier, role, proposer)
+            adapter = self.adapters_dir / "draft.gguf"
+            use_adapter = getattr(model, "use_adapter", None)
+            if tier == "draft" and adapter.is_file() and use_adapter is not None:
+                try:  # the draft as DREAM taught it
+                    use_adapter(adapter)
+                except ModelError as exc:
+                    _LOGGER.error("draft adapter unusable (%s); the draft runs without it", exc)
         return self._models[tier]
 
     def _proposer(self) -> CountingProposer | None:

@@ -3,8 +3,8 @@ short unit at a time, yielding when someone speaks and resuming from the stored 
 
 A run is a row in the store's ``dream_runs`` table: its status (running, yielded, done),
 its cursor (units finished) and its report (the selection, the held-out slice, what each
-unit found). What the units do is a :class:`DreamWork`; the distillation that trains the
-small models plugs in here. The work shipped now is :class:`DaySummary`.
+unit found). What the units do is a :class:`DreamWork`: the distillation of
+:mod:`sage.dream.distill`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ HOLDOUT_EVERY = 5
 """Every fifth selected experience is held out for validation, never trained on."""
 
 
+class Yielded(Exception):
+    """Raised by a unit that stopped part-way because someone spoke; it is done again."""
+
+
 class DreamWork(Protocol):
     """What a DREAM run does, unit by unit (each unit well under a second)."""
 
@@ -36,25 +40,6 @@ class DreamWork(Protocol):
     def do(self, unit: int, report: dict[str, Any]) -> None:
         """Do one unit, recording what it found in ``report``."""
         ...
-
-
-class DaySummary:
-    """Tallies the selected experiences by domain, tier and outcome, and their mean
-    uncertainty: what the household asked and how well each tier did."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def units(self, report: dict[str, Any]) -> int:
-        return len(report["selected"])
-
-    def do(self, unit: int, report: dict[str, Any]) -> None:
-        row = self._store.experience(report["selected"][unit])
-        if row is None:
-            return
-        summary = report.setdefault("summary", {})
-        key = f"{row['domain'] or row['route']}/{row['tier']}/{row['outcome']}"
-        summary[key] = summary.get(key, 0) + 1
 
 
 class Dreamer:
@@ -86,7 +71,12 @@ class Dreamer:
                 _LOGGER.info("DREAM yielded at unit %d of %d", unit, total)
                 return "yielded"
             measure = meter.start() if meter is not None else None
-            self._work.do(unit, report)
+            try:
+                self._work.do(unit, report)
+            except Yielded:
+                self._save(run, "yielded", unit, report)
+                _LOGGER.info("DREAM yielded inside unit %d of %d", unit, total)
+                return "yielded"
             if measure is not None and spend is not None:
                 spend(measure())
             self._save(run, "running", unit + 1, report)
@@ -98,7 +88,8 @@ class Dreamer:
         since = last["started_at"] if last is not None else 0.0
         rows = self._store.salient_experiences(since, SELECT_LIMIT)
         ids = [row["id"] for row in rows]
-        report = {
+        report: dict[str, Any] = {
+            "run": int(now),
             "selected": [i for n, i in enumerate(ids) if n % HOLDOUT_EVERY != HOLDOUT_EVERY - 1],
             "held_out": [i for n, i in enumerate(ids) if n % HOLDOUT_EVERY == HOLDOUT_EVERY - 1],
         }

@@ -399,6 +399,13 @@ class Store:
         rows = list(self.db.query("SELECT * FROM dream_runs ORDER BY id DESC LIMIT 1"))
         return rows[0] if rows else None
 
+    @_guarded(list)
+    def dream_runs(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The last DREAM runs, newest first, with their reports decoded."""
+        assert self.db is not None
+        rows = self.db.query("SELECT * FROM dream_runs ORDER BY id DESC LIMIT ?", [limit])
+        return [{**row, "report": json.loads(row["report"])} for row in rows]
+
     @_guarded(lambda: None)
     def save_dream_run(self, run: dict[str, Any]) -> int | None:
         """Insert or update a DREAM run; returns its id."""
