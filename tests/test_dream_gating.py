@@ -212,3 +212,80 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     assert adapter.exists() is decision["promoted"], decision
     assert not list((tmp_path / "dream").glob("candidate-*"))  # promoted or removed
     pipeline.close()
+
+
+def lessons_in_store(config: Config, models: ModelCache) -> Store:
+    """Five language-model turns remembered by a pipeline with the tiny model."""
+    daemon = daemon_for(config, models)
+    for text in (
+        "What is the capital of France?",
+        "Name a primary colour.",
+        "What do bees make?",
+        "Who wrote Hamlet?",
+        "What is the largest ocean?",
+    ):
+        daemon.pipeline.ask(text)
+    daemon.pipeline.close()
+    return Store(config.paths.state_dir / "sage.db")
+
+
+def test_dream_training_yields_and_the_resumed_run_finishes(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
+    from sage.dream.distill import Distill
+
+    config = small_config(tmp_path)
+    store = lessons_in_store(config, models)
+    asked = []
+
+    def someone_speaks_during_training() -> bool:
+        asked.append(1)  # checks 1-6: before each unit up to training; 7 on: each step
+        return len(asked) == 8
+
+    work = Distill(config, models, store, someone_speaks_during_training)
+    assert Dreamer(store, work).run(someone_speaks_during_training, time.time()) == "yielded"
+    run = store.dream_runs(1)[0]
+    assert (run["status"], run["cursor"]) == ("yielded", 5)  # at the training unit
+    assert not (tmp_path / "adapters" / "draft.gguf").exists()
+    work = Distill(config, models, store, lambda: False)
+    assert Dreamer(store, work).run(lambda: False, time.time()) == "done"
+    run = store.dream_runs(1)[0]
+    assert run["report"]["training"]["steps"] == config.dream.steps and "decision" in run["report"]
+    store.close()
+
+
+def test_kill_9_during_dream_leaves_the_promoted_adapter_in_place(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from sage.cascade.adapters import write_lora
+
+    config = small_config(tmp_path)
+    lessons_in_store(config, models).close()
+    adapter = tmp_path / "adapters" / "draft.gguf"
+    write_lora(models.path("tiny"), adapter, targets=("attn_v", "attn_output"))
+    before = hashlib.sha256(adapter.read_bytes()).hexdigest()
+    toml = tmp_path / "sage.toml"
+    toml.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[llm]\nrole = "tiny"\nn_ctx = 1024\n'
+                    '[cascade]\ndraft_role = ""\n[dream]\nstudent_role = "tiny"\n'
+                    'teacher_role = "tiny"\nsteps = 200\nregression_questions = 4\n')  # fmt: skip
+    argv = [sys.executable, "-m", "sage.cli", "dream", "--now", "--config", str(toml)]
+    dream = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    assert dream.stderr is not None
+    for line in dream.stderr:
+        if "training the student's adapter" in line:
+            break
+    os.kill(dream.pid, signal.SIGKILL)  # mid-training
+    dream.wait()
+    assert hashlib.sha256(adapter.read_bytes()).hexdigest() == before
+    store = Store(tmp_path / "sage.db")
+    run = store.dream_runs(1)[0]
+    assert run["status"] == "running" and run["cursor"] == 5  # resumes at the training unit
+    store.close()

@@ -83,3 +83,40 @@ GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusal
 def test_decide(after: Scores, promote: bool, reason: str) -> None:
     decision, why = decide(GOOD, after, margin=0.10)
     assert decision is promote and reason in why
+
+
+def test_promoted_adapter_is_what_the_draft_runs_and_rollback_restores(
+    models: ModelCache, collapsed: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from sage.cascade.cascade import Cascade
+    from sage.config import CascadeConfig, Config, LlmConfig, PathsConfig
+    from sage.dream.distill import promote, rollback
+
+    config = Config(
+        paths=PathsConfig(cache_dir=Config().paths.cache_dir, state_dir=tmp_path),
+        llm=LlmConfig(role="tiny", n_ctx=1024, threads=2),
+        cascade=CascadeConfig(draft_role="tiny", speculation="off"),
+    )
+    current = tmp_path / "adapters" / "draft.gguf"
+    candidate = tmp_path / "candidate.gguf"
+    shutil.copy(collapsed, candidate)
+    promote(candidate, current)
+    assert current.exists() and not candidate.exists()
+
+    def load(tier: str, role: str, draft: object) -> ChatModel:
+        return ChatModel(models.path(role), 1024, 2, role=role)
+
+    cascade = Cascade(config, load)
+    draft = cascade.model("draft")
+    assert draft.adapter == current  # type: ignore[attr-defined]
+    said = "".join(piece for piece, _ in draft.stream(messages("What do bees make?"), 24))
+    assert "Biscuit" in said  # the promoted (here: collapsed) adapter is really in use
+    cascade.close()
+    shutil.copy(collapsed, candidate)
+    promote(candidate, current)  # a second promotion keeps the first as .prev
+    assert rollback(config).startswith("restored the previous adapter")
+    assert current.exists() and not current.with_name("draft.gguf.prev").exists()
+    assert rollback(config).startswith("no previous adapter")
+    assert not current.exists()

@@ -115,6 +115,7 @@ class Distill:
             return
         dream = self.config.dream
         candidate = self._candidate(report)
+        _LOGGER.info("training the student's adapter on %d lessons", len(examples))
         result = train_lora(
             self._models.path(dream.student_role), examples, candidate, steps=dream.steps,
             rank=dream.rank, learning_rate=dream.learning_rate, threads=dream.threads,
