@@ -318,8 +318,8 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
             work = Distill(config, ModelCache(config.paths.cache_dir), store,
                            lambda: time.monotonic() > deadline)  # fmt: skip
             try:
-                result = Dreamer(store, work).run(lambda: time.monotonic() > deadline,
-                                                  time.time())  # fmt: skip
+                dreamer = Dreamer(store, work, config.dream.max_lessons)
+                result = dreamer.run(lambda: time.monotonic() > deadline, time.time())
             finally:
                 work.close()
             print(f"DREAM {result}")

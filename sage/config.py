@@ -290,6 +290,8 @@ class DreamConfig:
     """The held-out agreement must rise by this much for a student to be promoted."""
     regression_questions: int = 16
     """How many questions of the evaluation set make the fixed regression suite."""
+    max_lessons: int = 64
+    """The most salient experiences a night relabels (a fifth of them held out)."""
     threads: int = 2
     """CPU threads for training and scoring."""
 
@@ -299,6 +301,7 @@ class DreamConfig:
         _check(self.learning_rate > 0, "dream.learning_rate", "> 0")
         _check(0.0 <= self.margin <= 1.0, "dream.margin", "0..1")
         _check(self.regression_questions >= 1, "dream.regression_questions", ">= 1")
+        _check(self.max_lessons >= 2, "dream.max_lessons", ">= 2")
 
 
 VERBS = ("status", "start", "stop", "restart")

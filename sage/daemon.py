@@ -181,7 +181,7 @@ class Daemon:
 
         work = Distill(self.pipeline.config, self.pipeline.models, store, should_yield)
         try:
-            result = Dreamer(store, work).run(
+            result = Dreamer(store, work, self.pipeline.config.dream.max_lessons).run(
                 should_yield, time.time(), self._meter,
                 spend=lambda cost: metabolism.spend(cost, time.time()),
             )  # fmt: skip

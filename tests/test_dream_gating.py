@@ -210,7 +210,8 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     adapter = tmp_path / "adapters" / "draft.gguf"
     assert set(report["scores"]) == {"before", "after"}
     assert adapter.exists() is decision["promoted"], decision
-    assert not list((tmp_path / "dream").glob("candidate-*"))  # promoted or removed
+    assert not list((tmp_path / "dream").glob("candidate-*"))  # promoted or set aside
+    assert (tmp_path / "dream" / "rejected.gguf").exists() is not decision["promoted"]
     pipeline.close()
 
 

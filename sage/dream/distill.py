@@ -153,8 +153,8 @@ class Distill:
         _LOGGER.info("DREAM %s the student: %s", "promoted" if promoted else "rejected", why)
         if promoted:
             promote(candidate, current)
-        else:
-            candidate.unlink(missing_ok=True)
+        else:  # kept (only the last one) for a look at what was rejected
+            os.replace(candidate, candidate.with_name("rejected.gguf"))
 
 
 def _agrees(exact: str, answer: str) -> bool:

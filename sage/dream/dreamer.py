@@ -45,9 +45,11 @@ class DreamWork(Protocol):
 class Dreamer:
     """Runs DREAM work with yield and resume."""
 
-    def __init__(self, store: Store, work: DreamWork) -> None:
+    def __init__(self, store: Store, work: DreamWork, limit: int = SELECT_LIMIT) -> None:
         self._store = store
         self._work = work
+        self._limit = limit
+        """The most salient experiences a run selects (held-out slice included)."""
 
     def run(
         self,
@@ -86,7 +88,7 @@ class Dreamer:
 
     def _new_run(self, last: dict[str, Any] | None, now: float) -> dict[str, Any]:
         since = last["started_at"] if last is not None else 0.0
-        rows = self._store.salient_experiences(since, SELECT_LIMIT)
+        rows = self._store.salient_experiences(since, self._limit)
         ids = [row["id"] for row in rows]
         report: dict[str, Any] = {
             "run": int(now),

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""DREAM on a synthetic day: before/after on the held-out slice, in one run.
+
+    .venv/bin/python tools/bench_dream.py [--phrasings 4] [--out tools/results/bench_dream.json]
+
+The day is generated from the evaluation set (tools/eval/questions.toml, 52 checked
+questions), each asked in --phrasings ways ("Hey, ...", "Quick question: ...", ...), so
+208 turns by default. They go through the real pipeline (cascade, store, SNARC) with a
+fresh memory; then one DREAM run (config [dream]: teacher = base, student = draft)
+selects, relabels, trains the draft's adapter, gates and promotes or rejects it. Figures
+on the held-out slice, before (the draft as it was) and after (with the trained adapter,
+whether or not the gate promoted it): teacher-forced agreement with the teacher (the
+acceptance a greedy verifier sees), draft acceptance and tokens/s of the base with the
+draft speculating against the base alone, the share of held-out questions the draft alone
+could serve (its answer passes the check and is not too unsure to speak), the draft's mean
+NLL, answer checks; and the DREAM run's time and the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sage.audio.io import NullSink
+from sage.cascade.calibration import Question, load_questions
+from sage.cascade.chat import ChatModel, Uncertainty
+from sage.cascade.speculation import DraftProposer
+from sage.catalog import ModelCache
+from sage.config import PathsConfig, load_config
+from sage.dream.distill import Distill, adapters_dir
+from sage.dream.dreamer import Dreamer
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import Pipeline
+from sage.trust.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PHRASINGS = ["{q}", "Hey, {q}", "Quick question: {q}", "{q} Keep it short, please."]
+
+
+def draft_figures(model: ChatModel, questions: list[Question], system: str, unsure: Any
+                  ) -> dict[str, float]:  # fmt: skip
+    served = checks = 0
+    nll = []
+    for question in questions:
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": question.text}]  # fmt: skip
+        pieces = list(model.stream(messages, 64))
+        answer = "".join(p for p, _ in pieces)
+        stats = Uncertainty.of([lp for _, lp in pieces])
+        passed = question.passes(answer)
+        checks += passed
+        served += passed and not unsure(stats)
+        nll.append(stats.mean_nll)
+    n = max(1, len(questions))
+    return {"draft_checks": round(checks / n, 3), "draft_could_serve": round(served / n, 3),
+            "draft_mean_nll": round(statistics.mean(nll), 4) if nll else 0.0}  # fmt: skip
+
+
+def speculation(models: ModelCache, llm: Any, adapter: Path | None, prompts: list[str],
+                system: str) -> dict[str, float]:  # fmt: skip
+    """Base alone vs base with the draft (and its adapter) proposing 4 tokens."""
+    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
+    draft.use_adapter(adapter)
+    proposer = DraftProposer(draft.llm, k=4)
+    plain = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base")
+    fast = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base", draft=proposer)
+    rates: dict[str, list[float]] = {"plain": [], "speculative": []}
+    for prompt in prompts:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        for name, model in (("plain", plain), ("speculative", fast)):
+            model.llm.reset()
+            first = None
+            tokens = 0
+            for _ in model.stream(messages, 48):
+                first = first if first is not None else time.perf_counter()
+                tokens += 1
+            if first is not None and tokens > 1:
+                rates[name].append((tokens - 1) / (time.perf_counter() - first))
+    for model in (fast, plain, draft):
+        model.close()
+    plain_s, spec_s = statistics.median(rates["plain"]), statistics.median(rates["speculative"])
+    return {"acceptance": round(proposer.accepted / max(1, proposer.proposed), 3),
+            "plain_tokens_per_s": round(plain_s, 2), "speculative_tokens_per_s": round(spec_s, 2),
+            "speedup": round(spec_s / plain_s, 3)}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phrasings", type=int, default=4, choices=range(1, 5))
+    parser.add_argument("--out", type=Path, default=ROOT / "tools/results/bench_dream.json")
+    args = parser.parse_args()
+    config = load_config()
+    state = Path(tempfile.mkdtemp(prefix="sage-bench-dream-"))
+    config = dataclasses.replace(config, paths=PathsConfig(config.paths.cache_dir, state))
+    models = ModelCache(config.paths.cache_dir)
+    questions = load_questions()
+    by_text: dict[str, Question] = {}
+    store = Store(state / "sage.db")
+    pipeline = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store)
+    t0 = time.perf_counter()
+    tiers: dict[str, int] = {}
+    for phrasing in PHRASINGS[: args.phrasings]:
+        for question in questions:
+            text = phrasing.format(q=question.text)
+            by_text[text] = question
+            turn = pipeline.ask(text)
+            tiers[turn.tier] = tiers.get(turn.tier, 0) + 1
+    day_s = time.perf_counter() - t0
+    cascade = pipeline.responder()
+    unsure = cascade.is_unsure  # type: ignore[attr-defined]
+    pipeline.unload_llm()
+
+    t0 = time.perf_counter()
+    work = Distill(config, models, store, lambda: False)
+    result = Dreamer(store, work, config.dream.max_lessons).run(lambda: False, time.time())
+    work.close()
+    dream_s = time.perf_counter() - t0
+    run = store.dream_runs(1)[0]
+    report = run["report"]
+    held_out = [by_text[e["prompt"]] for e in report.get("lessons", {}).get("held_out", [])
+                if e["prompt"] in by_text]  # fmt: skip
+    promoted = bool(report.get("decision", {}).get("promoted"))
+    trained = adapters_dir(config) / "draft.gguf" if promoted else state / "dream/rejected.gguf"
+    llm = config.llm
+    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
+    before = draft_figures(draft, held_out, llm.system_prompt, unsure)
+    draft.use_adapter(trained if trained.exists() else None)
+    after = draft_figures(draft, held_out, llm.system_prompt, unsure)
+    draft.close()
+    prompts = [q.text for q in held_out][:6]
+    spec_before = speculation(models, llm, None, prompts, llm.system_prompt)
+    spec_after = speculation(models, llm, trained if trained.exists() else None, prompts,
+                             llm.system_prompt)  # fmt: skip
+    out = {
+        "benchmark": "bench_dream",
+        "turns": sum(tiers.values()),
+        "tiers_during_the_day": tiers,
+        "day_s": round(day_s, 1),
+        "dream_status": result,
+        "dream_s": round(dream_s, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "selected": len(report["selected"]),
+        "held_out": len(report["held_out"]),
+        "lessons": {k: len(v) for k, v in report.get("lessons", {}).items()},
+        "dropped": report.get("dropped", {}),
+        "training": report.get("training"),
+        "gate": {"scores": report.get("scores"), "decision": report.get("decision")},
+        "held_out_before": {**before, "speculation": spec_before},
+        "held_out_after": {**after, "speculation": spec_after},
+        "targets": {"acceptance_gain_points": 10, "speculation_speedup": 1.2},
+        "config": dataclasses.asdict(config.dream),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    pipeline.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
