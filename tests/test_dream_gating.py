@@ -231,25 +231,33 @@ def lessons_in_store(config: Config, models: ModelCache) -> Store:
 
 
 def test_dream_training_yields_and_the_resumed_run_finishes(
-    tmp_path: Path, models: ModelCache
+    tmp_path: Path, models: ModelCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
-    from sage.dream.distill import Distill
+    from sage.dream import distill
 
     config = small_config(tmp_path)
     store = lessons_in_store(config, models)
-    asked = []
+    checks_in_training: list[int] = []
+    real_train = distill.train_lora
+
+    def train_and_count(*args: Any, **kwargs: Any) -> Any:
+        checks_in_training.append(0)  # training has started
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(distill, "train_lora", train_and_count)
 
     def someone_speaks_during_training() -> bool:
-        asked.append(1)  # checks 1-6: before each unit up to training; 7 on: each step
-        return len(asked) == 8
+        if checks_in_training:
+            checks_in_training.append(1)
+        return len(checks_in_training) == 3  # at the second training step
 
-    work = Distill(config, models, store, someone_speaks_during_training)
+    work = distill.Distill(config, models, store, someone_speaks_during_training)
     assert Dreamer(store, work).run(someone_speaks_during_training, time.time()) == "yielded"
     run = store.dream_runs(1)[0]
     assert (run["status"], run["cursor"]) == ("yielded", 5)  # at the training unit
     assert not (tmp_path / "adapters" / "draft.gguf").exists()
-    work = Distill(config, models, store, lambda: False)
+    work = distill.Distill(config, models, store, lambda: False)
     assert Dreamer(store, work).run(lambda: False, time.time()) == "done"
     run = store.dream_runs(1)[0]
     assert run["report"]["training"]["steps"] == config.dream.steps and "decision" in run["report"]

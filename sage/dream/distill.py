@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -92,15 +92,23 @@ class Distill:
             path = self._models.path(self.config.dream.teacher_role)
             self._teacher = ChatModel(path, llm.n_ctx, llm.threads, role="teacher")
         text = row["transcript"]
-        pieces = (piece for piece, _ in self._teacher.stream(self._messages(text, True),
-                                                            TEACHER_TOKENS))  # fmt: skip
-        answer = " ".join(list(split_sentences(pieces))[: self.config.cascade.max_sentences])
+        answer = " ".join(
+            list(split_sentences(self._teach(text)))[: self.config.cascade.max_sentences]
+        )
         exact = deterministic.answer(text, datetime.fromtimestamp(row["at"]))
         if exact is not None and not _agrees(exact.reply, answer):
             dropped["failed the exact check"] = dropped.get("failed the exact check", 0) + 1
             return
         lessons = report.setdefault("lessons", {"train": [], "held_out": []})
         lessons[slice_].append({"prompt": text, "answer": answer})
+
+    def _teach(self, text: str) -> Iterator[str]:
+        """The teacher's answer, token by token; someone speaking stops it at once."""
+        assert self._teacher is not None
+        for piece, _ in self._teacher.stream(self._messages(text, True), TEACHER_TOKENS):
+            if self._should_yield():
+                raise Yielded("relabel")
+            yield piece
 
     def _examples(self, report: dict[str, Any], slice_: str) -> list[Example]:
         lessons = report.get("lessons", {}).get(slice_, [])
@@ -142,9 +150,10 @@ class Distill:
         current = adapters_dir(self.config) / ADAPTER
         try:
             model.use_adapter(current if current.exists() else None)
-            before, _ = score(model, held_out, self.config.llm.system_prompt, questions)
+            system = self.config.llm.system_prompt
+            before, _ = score(model, held_out, system, questions, self._should_yield)
             model.use_adapter(candidate)
-            after, _ = score(model, held_out, self.config.llm.system_prompt, questions)
+            after, _ = score(model, held_out, system, questions, self._should_yield)
         finally:
             model.close()
         promoted, why = decide(before, after, dream.margin)

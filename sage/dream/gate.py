@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from sage.cascade.calibration import Question
 from sage.cascade.chat import ChatModel
+from sage.dream.dreamer import Yielded
 from sage.dream.train import Example
 
 _REFUSAL = re.compile(r"\b(i can(no|')t|i am unable|i'm unable|as an ai|i'm sorry, but)\b", re.I)
@@ -56,20 +57,32 @@ def agreement(model: ChatModel, examples: Sequence[Example]) -> float:
     return agreed / total if total else 0.0
 
 
-def regression(model: ChatModel, system: str, questions: Sequence[Question]) -> list[str]:
-    """The model's greedy answers to the regression questions."""
+def regression(
+    model: ChatModel,
+    system: str,
+    questions: Sequence[Question],
+    should_yield: Callable[[], bool] = lambda: False,
+) -> list[str]:
+    """The model's greedy answers to the regression questions (Yielded if told to stop)."""
     answers = []
     for question in questions:
+        if should_yield():
+            raise Yielded("gate")
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": question.text}]  # fmt: skip
         answers.append("".join(piece for piece, _ in model.stream(messages, MAX_ANSWER_TOKENS)))
     return answers
 
 
-def score(model: ChatModel, held_out: Sequence[Example], system: str,
-          questions: Sequence[Question]) -> tuple[Scores, list[str]]:  # fmt: skip
+def score(
+    model: ChatModel,
+    held_out: Sequence[Example],
+    system: str,
+    questions: Sequence[Question],
+    should_yield: Callable[[], bool] = lambda: False,
+) -> tuple[Scores, list[str]]:
     """Every gate figure for one model (with or without an adapter on)."""
-    answers = regression(model, system, questions)
+    answers = regression(model, system, questions, should_yield)
     words = [answer.lower().split() for answer in answers]
     bigrams = [pair for w in words for pair in zip(w, w[1:], strict=False)]
     common = Counter(a.strip().lower() for a in answers).most_common(1)
