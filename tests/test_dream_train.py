@@ -120,3 +120,20 @@ def test_promoted_adapter_is_what_the_draft_runs_and_rollback_restores(
     assert current.exists() and not current.with_name("draft.gguf.prev").exists()
     assert rollback(config).startswith("no previous adapter")
     assert not current.exists()
+
+
+def test_training_yields_inside_a_step_and_writes_nothing(
+    models: ModelCache, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+
+    def someone_speaks_mid_backward() -> bool:  # 30 layers forward, then backward
+        calls.append(1)
+        return len(calls) == 40
+
+    out = tmp_path / "unfinished.gguf"
+    examples = [Example(messages("What is the dog called?"), SENTENCE)]
+    result = train_lora(models.path("tiny"), examples, out, steps=5,
+                        should_yield=someone_speaks_mid_backward)  # fmt: skip
+    assert (result.completed, result.steps) == (False, 0)
+    assert not out.exists()

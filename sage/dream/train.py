@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,15 +85,19 @@ def train_lora(
         [p for p in model.parameters() if p.requires_grad], lr=learning_rate
     )
     model.train()
+    _check_each_layer(model, should_yield)
     losses: list[float] = []
     for step in range(steps):
-        if should_yield():
+        input_ids, labels = batches[step % len(batches)]
+        try:
+            if should_yield():
+                raise _Interrupted
+            loss = model(input_ids=input_ids, labels=labels).loss
+            loss.backward()
+        except _Interrupted:
             _LOGGER.info("training yielded at step %d of %d", step, steps)
             return TrainResult(step, losses[0] if losses else 0.0,
                                losses[-1] if losses else 0.0, completed=False)  # fmt: skip
-        input_ids, labels = batches[step % len(batches)]
-        loss = model(input_ids=input_ids, labels=labels).loss
-        loss.backward()
         optimizer.step()
         optimizer.zero_grad()
         losses.append(float(loss.item()))
@@ -100,6 +105,26 @@ def train_lora(
                targets=tuple(GGUF_NAMES.values()))  # fmt: skip
     _LOGGER.info("trained %s: %d steps, loss %.3f → %.3f", out.name, steps, losses[0], losses[-1])
     return TrainResult(steps, losses[0], losses[-1], completed=True)
+
+
+class _Interrupted(Exception):
+    """Someone spoke in the middle of a training step."""
+
+
+def _check_each_layer(model: Any, should_yield: Callable[[], bool]) -> None:
+    """Ask ``should_yield`` as each decoder layer runs, forward and backward, so a step
+    (seconds for a 0.5B model on a small CPU) is abandoned within a layer's time."""
+
+    def check(*_: Any) -> None:
+        if should_yield():
+            raise _Interrupted
+
+    # The backward hooks fire although the layers' inputs need no gradient (only the
+    # LoRA factors do); torch warns about exactly that, which is what is wanted here.
+    warnings.filterwarnings("ignore", "Full backward hook is firing", UserWarning)
+    for layer in model.base_model.model.model.layers:
+        layer.register_forward_pre_hook(check)
+        layer.register_full_backward_pre_hook(check)
 
 
 def _tokenized(tokenizer: Any, example: Example) -> tuple[Any, Any]:
