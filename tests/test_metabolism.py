@@ -69,7 +69,7 @@ def test_shipped_state_files_cover_every_state() -> None:
     settings = load_settings()
     assert set(settings) == set(State)
     assert settings[C].ignores_budget and not settings[W].ignores_budget
-    assert not settings[R].keep_models_loaded and settings[R].unload_after_s > 0
+    assert not settings[R].keep_models_loaded and settings[R].unload_after_s  # REST unloads
     assert settings[C].tiers[-1] == "modifier"
 
 
@@ -125,7 +125,7 @@ def test_meter_measures_real_cpu_work() -> None:
     stop = meter.start()
     sum(i * i for i in range(2_000_000))
     cost = stop()
-    assert cost.cpu_s > 0
+    assert cost.cpu_s  # the busy loop was measured (never negative)
     assert meter.source in ("rapl", "nvml", "ina3221", "none")
     assert (cost.joules is None) == (meter.source == "none")
 

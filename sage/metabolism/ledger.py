@@ -61,16 +61,20 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _rapl_microjoules() -> float | None:
-    total = 0.0
-    found = False
-    for path in Path("/sys/class/powercap").glob("intel-rapl:*/energy_uj"):
+def _sum_of(root: str, pattern: str) -> float | None:
+    """The sum of the numbers in the sysfs files matching ``pattern``; None if none reads."""
+    values = []
+    for path in Path(root).glob(pattern):
         try:
-            total += float(path.read_text())
-            found = True
+            values.append(float(path.read_text()))
         except (OSError, ValueError):
             continue
-    return total if found else None
+    return sum(values) if values else None
+
+
+def _rapl_microjoules() -> float | None:
+    """Intel RAPL: the packages' energy counters in µJ."""
+    return _sum_of("/sys/class/powercap", "intel-rapl:*/energy_uj")
 
 
 def _nvml_millijoules() -> float | None:
@@ -86,15 +90,7 @@ def _nvml_millijoules() -> float | None:
 
 def _ina_milliwatts() -> float | None:
     """Jetson: the INA3221 rails' power in mW (an instantaneous reading)."""
-    total = 0.0
-    found = False
-    for path in Path("/sys/bus/i2c/drivers/ina3221x").glob("*/iio:device*/in_power*_input"):
-        try:
-            total += float(path.read_text())
-            found = True
-        except (OSError, ValueError):
-            continue
-    return total if found else None
+    return _sum_of("/sys/bus/i2c/drivers/ina3221x", "*/iio:device*/in_power*_input")
 
 
 class Meter:
