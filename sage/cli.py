@@ -298,7 +298,7 @@ def _ago(seconds: float) -> str:
 def cmd_service(config: Config, args: argparse.Namespace) -> int:
     """Install or remove the systemd unit, user, directories, config and policy."""
     if args.action == "install":
-        paths = install(args.root, args.device, start=not args.no_start)
+        paths = install(args.root, args.device, config.paths.cache_dir, start=not args.no_start)
     else:
         paths = uninstall(args.root, args.purge)
     for path in paths:
@@ -326,7 +326,7 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
         if args.report or args.now:
             for run in store.dream_runs(limit=1 if args.now else 5):
                 print(json.dumps(run, indent=2))
-        elif not args.now:
+        else:
             print(f"DREAM runs nightly at {config.metabolism.dream_at} in the daemon; "
                   "`sage dream --now` runs it here, `--report` shows the last runs.")  # fmt: skip
     finally:

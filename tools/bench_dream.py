@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from sage.audio.io import NullSink
+from sage.cascade.adapters import draft_adapter
 from sage.cascade.calibration import Question, load_questions
 from sage.cascade.chat import ChatModel, Uncertainty
 from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import PathsConfig, load_config
-from sage.dream.distill import Distill, adapters_dir
+from sage.dream.distill import Distill
 from sage.dream.dreamer import Dreamer
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
@@ -128,7 +129,7 @@ def main() -> int:
     held_out = [by_text[e["prompt"]] for e in report.get("lessons", {}).get("held_out", [])
                 if e["prompt"] in by_text]  # fmt: skip
     promoted = bool(report.get("decision", {}).get("promoted"))
-    trained = adapters_dir(config) / "draft.gguf" if promoted else state / "dream/rejected.gguf"
+    trained = draft_adapter(config) if promoted else state / "dream/rejected.gguf"
     llm = config.llm
     draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
     before = draft_figures(draft, held_out, llm.system_prompt, unsure)

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sage.cascade.adapters import DOMAINS, write_lora
+from sage.cascade.adapters import DOMAINS, adapters_dir, write_lora
 from sage.catalog import ModelCache
 from sage.config import load_config
 
@@ -32,8 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     config = load_config()
     base = ModelCache(config.paths.cache_dir).path(args.role)
-    adapters_dir = config.cascade.adapters_dir or config.paths.state_dir / "adapters"
-    out = args.out or adapters_dir / f"{args.domain}.gguf"
+    out = args.out or adapters_dir(config) / f"{args.domain}.gguf"
     write_lora(base, out, rank=args.rank, init_std=args.std, seed=args.seed)
     print(out)
     return 0

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sage.config import Config
+
 DOMAINS = ("code", "math", "home", "general")
 _DOMAIN_WORDS = {
     "code": r"python|javascript|code|coding|function|variable|compile|bug|git|linux|bash|"
@@ -33,6 +35,16 @@ def classify_domain(text: str) -> str:
     hits = {domain: len(pattern.findall(lowered)) for domain, pattern in _DOMAIN_RES.items()}
     best = max(hits, key=lambda d: hits[d])
     return best if hits[best] else "general"
+
+
+def adapters_dir(config: Config) -> Path:
+    """Where adapters live: ``[cascade] adapters_dir``, else ``<state_dir>/adapters``."""
+    return config.cascade.adapters_dir or config.paths.state_dir / "adapters"
+
+
+def draft_adapter(config: Config) -> Path:
+    """The draft's adapter, as DREAM promotes it (it may not exist)."""
+    return adapters_dir(config) / "draft.gguf"
 
 
 def adapter_for(adapters_dir: Path, domain: str) -> Path | None:

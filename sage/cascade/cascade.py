@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sage.cascade.adapters import adapter_for, classify_domain
+from sage.cascade.adapters import adapter_for, adapters_dir, classify_domain, draft_adapter
 from sage.cascade.chat import Uncertainty
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
@@ -243,7 +243,7 @@ class Cascade:
     @property
     def adapters_dir(self) -> Path:
         """Where domain adapters are looked up."""
-        return self.config.cascade.adapters_dir or self.config.paths.state_dir / "adapters"
+        return adapters_dir(self.config)
 
     def model(self, tier: str) -> TokenStream:
         """The tier's model, loaded on first use (the base with the draft as its proposer)."""
@@ -257,7 +257,7 @@ class Cascade:
                     _LOGGER.error("no draft proposals, decoding plainly: %s", exc)
             proposer = self.proposer if tier == "base" else None
             model = self._models[tier] = self._load(tier, role, proposer)
-            adapter = self.adapters_dir / "draft.gguf"
+            adapter = draft_adapter(self.config)
             use_adapter = getattr(model, "use_adapter", None)
             if tier == "draft" and adapter.is_file() and use_adapter is not None:
                 try:  # the draft as DREAM taught it

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sage.cascade import deterministic
+from sage.cascade.adapters import draft_adapter
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
 from sage.cascade.sentences import split_sentences
@@ -40,11 +41,6 @@ _LOGGER = logging.getLogger(__name__)
 
 CAREFUL = " Take your time: answer precisely and correctly, as briefly as the question allows."
 TEACHER_TOKENS = 160
-ADAPTER = "draft.gguf"
-
-
-def adapters_dir(config: Config) -> Path:
-    return config.cascade.adapters_dir or config.paths.state_dir / "adapters"
 
 
 class Distill:
@@ -147,7 +143,7 @@ class Distill:
         held_out = self._examples(report, "held_out")
         model = ChatModel(self._models.path(dream.student_role), self.config.llm.n_ctx,
                           dream.threads, role="student", all_logits=True)  # fmt: skip
-        current = adapters_dir(self.config) / ADAPTER
+        current = draft_adapter(self.config)
         try:
             model.use_adapter(current if current.exists() else None)
             system = self.config.llm.system_prompt
@@ -183,7 +179,7 @@ def promote(candidate: Path, current: Path) -> None:
 
 def rollback(config: Config) -> str:
     """Put the previous adapter back (or none, if the first promotion is rolled back)."""
-    current = adapters_dir(config) / ADAPTER
+    current = draft_adapter(config)
     previous = current.with_name(current.name + ".prev")
     if previous.exists():
         os.replace(previous, current)

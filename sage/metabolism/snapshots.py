@@ -33,6 +33,10 @@ FORMAT_VERSION = 1
 """Bumped when the sidecar or the way SAGE fills a snapshot changes."""
 
 
+class _Miss(Exception):
+    """Why a snapshot is not loaded."""
+
+
 @dataclass(frozen=True)
 class SnapshotKey:
     """What a snapshot must match to be loaded into a context."""
@@ -108,41 +112,38 @@ class SnapshotStore:
         payload, sidecar = self._paths(name)
         if not sidecar.exists() and not payload.exists():
             return None
-        reason = self._check(payload, sidecar, key)
-        record: dict[str, Any] = {}
-        tokens = None
-        if reason is None:
-            record = json.loads(sidecar.read_text())
+        try:
+            record = self._verified(payload, sidecar, key)
             tokens = read(payload)
             if tokens is None or len(tokens) != record["tokens"]:
-                reason = "the library refused it"
-        if reason is not None or tokens is None:
-            _LOGGER.warning("snapshot %s is a cache miss (%s); starting cold", name, reason)
+                raise _Miss("the library refused it")
+        except _Miss as miss:
+            _LOGGER.warning("snapshot %s is a cache miss (%s); starting cold", name, miss)
             self.remove(name)
             return None
         os.utime(sidecar)  # least recently used is judged by the sidecar's mtime
         return Restored(tokens, record.get("meta", {}), record["saved_at"])
 
-    def _check(self, payload: Path, sidecar: Path, key: SnapshotKey) -> str | None:
-        """Why the snapshot must not be loaded, or None."""
+    def _verified(self, payload: Path, sidecar: Path, key: SnapshotKey) -> dict[str, Any]:
+        """The sidecar, once it vouches for this context and this payload; else _Miss."""
         try:
             record = json.loads(sidecar.read_text())
         except (OSError, ValueError) as exc:
-            return f"unreadable sidecar: {exc}"
+            raise _Miss(f"unreadable sidecar: {exc}") from None
         if not isinstance(record, dict):
-            return "unreadable sidecar"
+            raise _Miss("unreadable sidecar")
         for field, expected in asdict(key).items():
             if record.get(field) != expected:
-                return f"{field} is {record.get(field)!r}, this context has {expected!r}"
+                raise _Miss(f"{field} is {record.get(field)!r}, this context has {expected!r}")
         try:
             size = payload.stat().st_size
         except OSError:
-            return "payload missing"
+            raise _Miss("payload missing") from None
         if size != record.get("payload_bytes"):
-            return f"payload is {size} bytes, the sidecar says {record.get('payload_bytes')}"
+            raise _Miss(f"payload is {size} bytes, the sidecar says {record.get('payload_bytes')}")
         if sha256_file(payload) != record.get("payload_sha256"):
-            return "payload sha256 differs (corrupt or torn)"
-        return None
+            raise _Miss("payload sha256 differs (corrupt or torn)")
+        return record
 
     def remove(self, name: str) -> None:
         """Delete a snapshot's files."""

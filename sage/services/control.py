@@ -158,13 +158,10 @@ class ServiceControl:
             verb, name = "status", match["name"] or match["name2"] or match["name3"]
         if not name or not (self.mentions_unit(name) or _SERVICE_WORDS.search(name)):
             return None  # "stop talking", "how do I start a fire": not about a service
-        return self._intent(_SYNONYMS.get(verb, verb), name, "pattern")
+        return self.intent(_SYNONYMS.get(verb, verb), name, "pattern")
 
     def intent(self, verb: str, name: str, source: str) -> Intent:
-        """An intent from a proposer (the language model names a verb and a unit)."""
-        return self._intent(verb, name, source)
-
-    def _intent(self, verb: str, name: str, source: str) -> Intent:
+        """An intent for a verb and a spoken name (the parser's or a model's proposal)."""
         return Intent(verb, self._resolve(name), name.strip(), source)
 
     def _resolve(self, name: str) -> UnitConfig | None:

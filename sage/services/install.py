@@ -162,10 +162,10 @@ verbs = ["status"]
 """
 
 
-def install(root: Path, device: str, units: tuple[UnitConfig, ...] | None = None,
+def install(root: Path, device: str, models: Path, units: tuple[UnitConfig, ...] | None = None,
             start: bool = True) -> list[Path]:  # fmt: skip
     """Write everything under ``root``; for ``/`` also create the user and start SAGE.
-    Returns the files written."""
+    ``models`` is the installing user's model cache. Returns the files written."""
     real = root == Path("/")
     if real and os.geteuid() != 0:
         raise InstallError("installing the service needs root (sudo sage service install)")
@@ -194,7 +194,7 @@ def install(root: Path, device: str, units: tuple[UnitConfig, ...] | None = None
         atomic_write_bytes(layout.sudoers, sudoers(units, systemctl).encode())
         layout.sudoers.chmod(0o440)
         written.append(layout.sudoers)
-    _copy_models(layout)
+    _copy_models(models / "models", layout.cache / "models")
     if real:
         _create_user()
         _systemctl("daemon-reload")
@@ -203,12 +203,8 @@ def install(root: Path, device: str, units: tuple[UnitConfig, ...] | None = None
     return written
 
 
-def _copy_models(layout: Layout) -> None:
+def _copy_models(source: Path, target: Path) -> None:
     """The assembled GGUFs into the service's cache (hard links where the disk allows)."""
-    from sage.config import Config
-
-    source = Config().paths.cache_dir / "models"
-    target = layout.cache / "models"
     if not source.is_dir() or source.resolve() == target.resolve():
         return
     target.mkdir(parents=True, exist_ok=True)
