@@ -20,11 +20,12 @@ from types import FrameType
 from sage.audio.io import Microphone, NullSink, RawSource, Sink, SpeakerSink, WavSink, wav_source
 from sage.audio.segmenter import Segmenter
 from sage.audio.wakeword import WakeWordGate
+from sage.cascade.adapters import DOMAINS
 from sage.catalog import ModelCache
 from sage.config import Config, load_config
 from sage.daemon import Daemon
 from sage.dream.distill import Distill, rollback
-from sage.dream.dreamer import Dreamer
+from sage.dream.dreamer import Dreamer, Progress
 from sage.errors import ModelError, SageError
 from sage.metabolism.metabolism import STATUS_FILE, Metabolism
 from sage.metabolism.snapshots import SnapshotStore
@@ -91,8 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     dream.add_argument("--report", action="store_true", help="print the last runs' reports")
     dream.add_argument(
         "--rollback",
-        action="store_true",
-        help="put back the adapter that was in use before the last promotion",
+        nargs="?",
+        const="draft",
+        choices=("draft", *DOMAINS),
+        metavar="STUDENT",
+        help="put back the adapter the draft (default) or a domain's modifier "
+        f"({', '.join(DOMAINS)}) used before its last promotion",
     )
 
     models = add("models", "list (default), install or verify the models")
@@ -309,7 +314,7 @@ def cmd_service(config: Config, args: argparse.Namespace) -> int:
 def cmd_dream(config: Config, args: argparse.Namespace) -> int:
     """DREAM in the foreground (preemptible by Ctrl-C, resumable), its reports, rollback."""
     if args.rollback:
-        print(rollback(config))
+        print(rollback(config, args.rollback))
         return 0
     store = Store(config.paths.state_dir / "sage.db")
     try:
@@ -319,7 +324,8 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
                            lambda: time.monotonic() > deadline)  # fmt: skip
             try:
                 dreamer = Dreamer(store, work, config.dream.max_lessons)
-                result = dreamer.run(lambda: time.monotonic() > deadline, time.time())
+                result = dreamer.run(lambda: time.monotonic() > deadline, time.time(),
+                                     progress=_progress_bar())  # fmt: skip
             finally:
                 work.close()
             print(f"DREAM {result}")
@@ -332,6 +338,23 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _progress_bar() -> Progress | None:
+    """A progress bar on a terminal (log lines say the same elsewhere)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, unit="unit", file=sys.stderr, leave=True)
+
+    def show(done: int, total: int, label: str) -> None:
+        bar.total, bar.n = total, done
+        bar.set_description(f"DREAM {label}")
+        if done == total:
+            bar.close()
+
+    return show
 
 
 def cmd_models(config: Config, args: argparse.Namespace) -> int:

@@ -198,6 +198,12 @@ class CascadeConfig:
         _check(self.draft_tokens >= 1, "cascade.draft_tokens", ">= 1")
         _check(self.draft_backend in ("gguf", "onnx"), "cascade.draft_backend", "gguf or onnx")
 
+    def is_unsure(self, tokens: int, low_prob: float, mean_nll: float) -> bool:
+        """An answer's token statistics beyond the escalation thresholds."""
+        return tokens > 0 and (
+            low_prob < self.escalate_low_prob or mean_nll > self.escalate_mean_nll
+        )
+
 
 @dataclass(frozen=True)
 class RemoteConfig:
@@ -287,16 +293,21 @@ class DreamConfig:
     """LoRA rank."""
     learning_rate: float = 1e-3
     margin: float = 0.05
-    """The held-out agreement must rise by this much for a student to be promoted."""
+    """A student is promoted only if its held-out figure improves by this much: the
+    draft's agreement by this many points, a modifier's mean NLL by this fraction."""
     regression_questions: int = 16
     """How many questions of the evaluation set make the fixed regression suite."""
     max_lessons: int = 64
     """The most salient experiences a night relabels (a fifth of them held out)."""
     threads: int = 2
     """CPU threads for training and scoring."""
+    modifiers: int = 1
+    """Domain modifiers trained per night at most (the domains with the most unsure base
+    turns first; each trains the base model, minutes on a small CPU); 0 = none."""
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "dream.steps", ">= 1")
+        _check(self.modifiers >= 0, "dream.modifiers", ">= 0")
         _check(self.rank >= 1, "dream.rank", ">= 1")
         _check(self.learning_rate > 0, "dream.learning_rate", "> 0")
         _check(0.0 <= self.margin <= 1.0, "dream.margin", "0..1")

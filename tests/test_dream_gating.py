@@ -3,6 +3,7 @@ REST unload / wake reload that restores the language model from its snapshot."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 import time
@@ -15,13 +16,14 @@ from sage.audio.io import NullSink
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config, LlmConfig, PathsConfig
 from sage.daemon import Daemon
-from sage.dream.dreamer import Dreamer
+from sage.dream.dreamer import Dreamer, split_by_question
+from sage.dream.gate import Scores
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotStore
 from sage.metabolism.states import STATES_DIR, State, load_settings
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
-from sage.trust.store import Store
+from sage.trust.store import TRUST_PRIORS, Store
 
 
 class GatedWork:
@@ -35,6 +37,9 @@ class GatedWork:
 
     def units(self, report: dict[str, Any]) -> int:
         return self.total
+
+    def label(self, unit: int, report: dict[str, Any]) -> str:
+        return f"unit {unit}"
 
     def do(self, unit: int, report: dict[str, Any]) -> None:
         if unit == 2 and not self.spoken.is_set():
@@ -97,6 +102,9 @@ def daemon_for(config: Config, models: ModelCache, states: Path = STATES_DIR) ->
     return Daemon(pipeline)
 
 
+NOTHING_TO_LEARN = "too few language-model turns to learn from"
+
+
 def test_dream_runs_only_when_idle(tmp_path: Path, models: ModelCache) -> None:
     daemon = daemon_for(small_config(tmp_path), models)
     pipeline, metabolism = daemon.pipeline, daemon.metabolism
@@ -112,7 +120,11 @@ def test_dream_runs_only_when_idle(tmp_path: Path, models: ModelCache) -> None:
     run = pipeline.store.dream_runs(1)[0]
     assert run["status"] == "done"
     assert run["report"]["dropped"] == {"not a language-model turn": 3}
-    assert run["report"]["decision"]["promoted"] is False  # nothing to learn from rules
+    assert run["report"]["students"] == {  # nothing to learn from rules
+        "draft": {
+            "decision": {"promoted": False, "why": "too few language-model turns to learn from"}
+        }
+    }
     assert metabolism.state is State.REST  # DREAM → REST when its work is done
     events = [(t["from_state"], t["to_state"]) for t in pipeline.store.transitions()][:2]
     assert events == [("dream", "rest"), ("rest", "dream")]
@@ -189,30 +201,107 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
     from sage.dream.distill import Distill
 
-    config = small_config(tmp_path)
-    daemon = daemon_for(config, models)
-    pipeline = daemon.pipeline
-    assert pipeline.store is not None
-    questions = [
-        "What is the capital of France?", "Name a primary colour.", "What do bees make?",
-        "Who wrote Hamlet?", "What is the largest ocean?",
-    ]  # fmt: skip
-    for text in questions:
-        assert pipeline.ask(text).route == "llm"
-    pipeline.unload_llm()
-    work = Distill(config, models, pipeline.store, lambda: False)
-    assert Dreamer(pipeline.store, work).run(lambda: False, time.time()) == "done"
-    report = pipeline.store.dream_runs(1)[0]["report"]
+    # Thresholds no answer meets: every base answer counts as unsure, so the "general"
+    # domain gets a modifier student besides the draft.
+    config = dataclasses.replace(
+        small_config(tmp_path),
+        cascade=CascadeConfig(draft_role="", speculation="off", escalate_low_prob=1.0,
+                              escalate_mean_nll=1e-6),
+    )  # fmt: skip
+    store = lessons_in_store(config, models)
+    work = Distill(config, models, store, lambda: False)
+    progress: list[tuple[int, int, str]] = []
+    run = Dreamer(store, work).run(lambda: False, time.time(),
+                                   progress=lambda *p: progress.append(p))  # fmt: skip
+    assert run == "done"
+    report = store.dream_runs(1)[0]["report"]
     lessons = report["lessons"]
     assert len(lessons["train"]) == 4 and len(lessons["held_out"]) == 1
-    assert report["training"]["steps"] == 8
-    decision = report["decision"]
-    adapter = tmp_path / "adapters" / "draft.gguf"
-    assert set(report["scores"]) == {"before", "after"}
-    assert adapter.exists() is decision["promoted"], decision
+    assert all(lesson["unsure"] and lesson["domain"] == "general" for lesson in lessons["train"])
+    assert list(report["students"]) == ["draft", "general"]
+    assert [label for _, _, label in progress] == [
+        *(f"relabel {n}/5" for n in range(1, 6)),
+        "train draft", "gate draft", "train general", "gate general", "done",
+    ]  # fmt: skip
+    assert progress[-1][:2] == (9, 9)
+    for name, tier in (("draft", "draft"), ("general", "modifier")):
+        result = report["students"][name]
+        assert result["training"]["steps"] == 8
+        assert set(result["scores"]) == {"before", "after"}
+        promoted = result["decision"]["promoted"]
+        assert (tmp_path / "adapters" / f"{name}.gguf").exists() is promoted, result
+        assert (tmp_path / "dream" / f"rejected-{name}.gguf").exists() is not promoted
+        if promoted:  # trust of the tier rose by the measured gain where it was validated
+            raised = result["trust_raised"]
+            assert raised["tier"] == tier and raised["by"] > 0
+            context = raised["contexts"][0]
+            assert store.trust(context, tier, time.time()) > TRUST_PRIORS[tier]
     assert not list((tmp_path / "dream").glob("candidate-*"))  # promoted or set aside
-    assert (tmp_path / "dream" / "rejected.gguf").exists() is not decision["promoted"]
-    pipeline.close()
+    store.close()
+
+
+def test_a_promotion_swaps_the_adapter_in_and_raises_trust_by_the_measured_gain(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    from sage.dream.distill import Distill, Student, gain
+
+    config = small_config(tmp_path)
+    store = Store(tmp_path / "sage.db")
+    work = Distill(config, models, store, lambda: False)
+    lesson = {"prompt": "Who wrote Hamlet?", "answer": "Shakespeare.", "domain": "general"}
+    report = {"run": 7, "students": {"draft": {}}, "lessons": {"held_out": [
+        {**lesson, "context": "novel"}, {**lesson, "context": "stable"}]}}  # fmt: skip
+    candidate = tmp_path / "dream" / "candidate-7-draft.gguf"
+    candidate.parent.mkdir()
+    candidate.write_bytes(b"adapter")
+    before = Scores(agreement=0.5, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0,
+                    nll=2.0)  # fmt: skip
+    after = dataclasses.replace(before, agreement=0.7)
+    work.promote(Student.named("draft", config), report, gain(before, after, "agreement"))
+    assert (tmp_path / "adapters" / "draft.gguf").read_bytes() == b"adapter"
+    assert not candidate.exists()
+    now = time.time()
+    for context in ("novel", "stable"):  # 20 points more agreement: trust +0.2 there
+        assert store.trust(context, "draft", now) == pytest.approx(TRUST_PRIORS["draft"] + 0.2)
+    assert store.trust("moving", "draft", now) == TRUST_PRIORS["draft"]
+    assert report["students"]["draft"]["trust_raised"] == {
+        "tier": "draft", "contexts": ["novel", "stable"], "by": 0.2}  # fmt: skip
+    store.close()
+
+
+def test_without_unsure_base_turns_only_the_draft_is_taught(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    from sage.dream.distill import Distill
+
+    config = dataclasses.replace(
+        small_config(tmp_path),
+        cascade=CascadeConfig(draft_role="", speculation="off", escalate_low_prob=0.0,
+                              escalate_mean_nll=100.0),
+    )  # fmt: skip
+    store = lessons_in_store(config, models)
+    report = {"selected": [1, 2, 3, 4], "held_out": [5]}
+    assert Distill(config, models, store, lambda: False).units(report) == 5 + 2
+    assert list(report["students"]) == ["draft"]
+    store.close()
+
+
+def test_selection_collapses_repeats_and_keeps_paraphrases_of_held_out_questions_apart() -> None:
+    texts = [
+        "What is the capital of France?",
+        "Hey, what is the capital of France?",  # the same question: collapsed
+        "Who wrote Hamlet?",
+        "How many legs does a spider have?",
+        "What is 12 times 12?",
+        "Name a primary colour.",  # the fifth distinct question: held out
+        "Name a primary colour used in painting.",  # its paraphrase: set aside
+        "What is 13 times 12?",
+        "What do bees make?",
+    ]
+    rows = [{"id": n, "transcript": text} for n, text in enumerate(texts, start=1)]
+    selection = split_by_question(rows, limit=64)
+    assert selection == {"selected": [1, 3, 4, 5, 8, 9], "held_out": [6], "collapsed": 1,
+                         "near_held_out": 1}  # fmt: skip
 
 
 def lessons_in_store(config: Config, models: ModelCache) -> Store:
@@ -260,7 +349,8 @@ def test_dream_training_yields_and_the_resumed_run_finishes(
     work = distill.Distill(config, models, store, lambda: False)
     assert Dreamer(store, work).run(lambda: False, time.time()) == "done"
     run = store.dream_runs(1)[0]
-    assert run["report"]["training"]["steps"] == config.dream.steps and "decision" in run["report"]
+    draft = run["report"]["students"]["draft"]
+    assert draft["training"]["steps"] == config.dream.steps and "decision" in draft
     store.close()
 
 
@@ -289,7 +379,7 @@ def test_kill_9_during_dream_leaves_the_promoted_adapter_in_place(
     dream = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     assert dream.stderr is not None
     for line in dream.stderr:
-        if "training the student's adapter" in line:
+        if "training the draft adapter" in line:
             break
     os.kill(dream.pid, signal.SIGKILL)  # mid-training
     dream.wait()

@@ -61,27 +61,31 @@ def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -
     after, answers = score(model, held_out, SYSTEM, SUITE)
     model.close()
     assert after.agreement > before.agreement  # it did learn the held-out answer ...
+    assert after.nll < before.nll  # ... and is surer of it
     assert after.repeated > 0.5, answers  # ... by saying one sentence to everything
     promote, why = decide(before, after, margin=0.05)
     assert not promote and why.startswith("collapse"), why
 
 
-GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0)
+GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0, nll=1.0)
 
 
 @pytest.mark.parametrize(
-    ("after", "promote", "reason"),
+    ("metric", "after", "promote", "reason"),
     [
-        (Scores(0.72, 0.75, 0.9, 0.25, 0.0), True, "held-out agreement"),
-        (Scores(0.62, 0.75, 0.9, 0.25, 0.0), False, "less than the 10% margin"),
-        (Scores(0.80, 0.50, 0.9, 0.25, 0.0), False, "answer checks fell"),
-        (Scores(0.80, 0.75, 0.9, 0.25, 0.25), False, "refusals rose"),
-        (Scores(0.90, 0.75, 0.9, 0.75, 0.0), False, "collapse"),
-        (Scores(0.90, 0.75, 0.5, 0.25, 0.0), False, "collapse"),
+        ("agreement", Scores(0.72, 0.75, 0.9, 0.25, 0.0, 1.0), True, "held-out agreement"),
+        ("agreement", Scores(0.62, 0.75, 0.9, 0.25, 0.0, 0.5), False, "less than the 10% margin"),
+        ("agreement", Scores(0.80, 0.50, 0.9, 0.25, 0.0, 1.0), False, "answer checks fell"),
+        ("agreement", Scores(0.80, 0.75, 0.9, 0.25, 0.25, 1.0), False, "refusals rose"),
+        ("agreement", Scores(0.90, 0.75, 0.9, 0.75, 0.0, 1.0), False, "collapse"),
+        ("agreement", Scores(0.90, 0.75, 0.5, 0.25, 0.0, 1.0), False, "collapse"),
+        ("nll", Scores(0.60, 0.75, 0.9, 0.25, 0.0, 0.85), True, "held-out NLL"),
+        ("nll", Scores(0.90, 0.75, 0.9, 0.25, 0.0, 0.95), False, "less than the 10% margin"),
+        ("nll", Scores(0.60, 0.50, 0.9, 0.25, 0.0, 0.50), False, "answer checks fell"),
     ],
 )  # fmt: skip
-def test_decide(after: Scores, promote: bool, reason: str) -> None:
-    decision, why = decide(GOOD, after, margin=0.10)
+def test_decide(metric: str, after: Scores, promote: bool, reason: str) -> None:
+    decision, why = decide(GOOD, after, margin=0.10, metric=metric)
     assert decision is promote and reason in why
 
 
@@ -118,7 +122,7 @@ def test_promoted_adapter_is_what_the_draft_runs_and_rollback_restores(
     promote(candidate, current)  # a second promotion keeps the first as .prev
     assert rollback(config).startswith("restored the previous adapter")
     assert current.exists() and not current.with_name("draft.gguf.prev").exists()
-    assert rollback(config).startswith("no previous adapter")
+    assert rollback(config).startswith("no previous draft adapter")
     assert not current.exists()
 
 

@@ -6,8 +6,9 @@
 The day is generated from the evaluation set (tools/eval/questions.toml, 52 checked
 questions), each asked in --phrasings ways ("Hey, ...", "Quick question: ...", ...), so
 208 turns by default. They go through the real pipeline (cascade, store, SNARC) with a
-fresh memory; then one DREAM run (config [dream]: teacher = base, student = draft)
-selects, relabels, trains the draft's adapter, gates and promotes or rejects it. Figures
+fresh memory; then one DREAM run (config [dream]: teacher = base, student = draft, and
+at most [dream] modifiers domain modifiers on the base) selects, relabels, trains the
+adapters, gates and promotes or rejects each ("students" in the JSON). Figures
 on the held-out slice, before (the draft as it was) and after (with the trained adapter,
 whether or not the gate promoted it): teacher-forced agreement with the teacher (the
 acceptance a greedy verifier sees), draft acceptance and tokens/s of the base with the
@@ -128,8 +129,9 @@ def main() -> int:
     report = run["report"]
     held_out = [by_text[e["prompt"]] for e in report.get("lessons", {}).get("held_out", [])
                 if e["prompt"] in by_text]  # fmt: skip
-    promoted = bool(report.get("decision", {}).get("promoted"))
-    trained = draft_adapter(config) if promoted else state / "dream/rejected.gguf"
+    students = report.get("students", {})
+    promoted = bool(students.get("draft", {}).get("decision", {}).get("promoted"))
+    trained = draft_adapter(config) if promoted else state / "dream/rejected-draft.gguf"
     llm = config.llm
     draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
     before = draft_figures(draft, held_out, llm.system_prompt, unsure)
@@ -150,10 +152,11 @@ def main() -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "selected": len(report["selected"]),
         "held_out": len(report["held_out"]),
+        "collapsed": report.get("collapsed"),
+        "near_held_out": report.get("near_held_out"),
         "lessons": {k: len(v) for k, v in report.get("lessons", {}).items()},
         "dropped": report.get("dropped", {}),
-        "training": report.get("training"),
-        "gate": {"scores": report.get("scores"), "decision": report.get("decision")},
+        "students": students,
         "held_out_before": {**before, "speculation": spec_before},
         "held_out_after": {**after, "speculation": spec_after},
         "targets": {"acceptance_gain_points": 10, "speculation_speedup": 1.2},

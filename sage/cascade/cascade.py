@@ -548,11 +548,8 @@ class Cascade:
 
     def is_unsure(self, uncertainty: Uncertainty) -> bool:
         """Token statistics beyond the configured thresholds."""
-        cascade = self.config.cascade
-        return uncertainty.tokens > 0 and (
-            uncertainty.low_prob < cascade.escalate_low_prob
-            or uncertainty.mean_nll > cascade.escalate_mean_nll
-        )
+        u = uncertainty
+        return self.config.cascade.is_unsure(u.tokens, u.low_prob, u.mean_nll)
 
     def _measured(self, tier: str, cpu_s: float) -> None:
         # Exponential moving average of measured CPU-seconds: recent answers weigh most.

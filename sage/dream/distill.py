@@ -4,35 +4,51 @@
    careful prompt and a larger answer budget) answers it again; turns that were not
    language-model turns carry no lesson, and answers that contradict the exact
    arithmetic / unit / date path are dropped;
-2. one unit trains the student's LoRA adapter on the teacher's answers (it yields when
-   someone speaks; a resumed run trains again from the start);
-3. one unit scores the student with its current adapter and with the candidate on the
-   held-out slice and the regression suite, and promotes the candidate only if the gate
-   says so: an atomic rename over ``<adapters_dir>/draft.gguf``, the previous adapter kept
-   as ``draft.gguf.prev`` for :func:`rollback`.
+2. per student, one unit trains its LoRA adapter on its lessons (it yields when someone
+   speaks; a resumed run trains again from the start) and one unit gates it.
+
+The students (:class:`Student`) are planned when the run starts, from its selection:
+
+- **the draft** learns every lesson, so that it predicts the base better (speculation
+  and the draft tier); its gate figure is teacher-forced agreement on the held-out slice;
+- **a domain modifier** (a LoRA adapter on the base for "code", "math", ...) learns the
+  lessons of its domain where the base was unsure when it answered (its uncertainty was
+  beyond the cascade's escalation thresholds), planned when the selection has at least
+  two such turns to train on and one held out (``[dream] modifiers`` per night at most,
+  the domains with the most such turns first); its gate figure is the base's mean NLL
+  of the careful answers on the held-out slice (lower: more sure of them).
+
+The gate scores the student with its current adapter and with the candidate on its
+held-out lessons and the fixed regression suite, and promotes the candidate only if
+:func:`~sage.dream.gate.decide` says so: an atomic rename over the student's adapter file
+(``draft.gguf`` or ``<domain>.gguf`` in the adapters directory), the previous adapter
+kept as ``<name>.gguf.prev`` for :func:`rollback`. A promotion then raises the trust of
+the student's tier in each context class of its held-out lessons by the measured gain
+(``after − before`` agreement, or the relative drop in NLL), capped at 1.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sage.cascade import deterministic
-from sage.cascade.adapters import draft_adapter
+from sage.cascade.adapters import DOMAINS, adapters_dir, draft_adapter
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
 from sage.cascade.sentences import split_sentences
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.dream.dreamer import Yielded
-from sage.dream.gate import decide, score
+from sage.dream.gate import Scores, decide, score
 from sage.dream.train import Example, train_lora
 from sage.fsutil import fsync_dir
 from sage.trust.store import Store
@@ -41,10 +57,41 @@ _LOGGER = logging.getLogger(__name__)
 
 CAREFUL = " Take your time: answer precisely and correctly, as briefly as the question allows."
 TEACHER_TOKENS = 160
+MODIFIER_LESSONS = 2
+"""Unsure base turns of a domain needed (besides one held out) to train its modifier."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """A model DREAM teaches (module docstring)."""
+
+    name: str
+    """"draft", or the domain of a modifier."""
+    role: str
+    """Catalog role of the model that is trained."""
+    tier: str
+    """The cascade tier whose trust a promotion raises."""
+    metric: str
+    """The gate figure: "agreement" or "nll"."""
+
+    @staticmethod
+    def named(name: str, config: Config) -> Student:
+        if name == "draft":
+            return Student(name, config.dream.student_role, "draft", "agreement")
+        return Student(name, config.dream.teacher_role, "modifier", "nll")
+
+    def adapter(self, config: Config) -> Path:
+        """Where the promoted adapter lives (the cascade loads it from there)."""
+        if self.name == "draft":
+            return draft_adapter(config)
+        return adapters_dir(config) / f"{self.name}.gguf"
+
+    def learns(self, lesson: dict[str, Any]) -> bool:
+        return self.name == "draft" or (lesson["domain"] == self.name and lesson["unsure"])
 
 
 class Distill:
-    """Relabel → train → gate → promote, one unit at a time."""
+    """Relabel → (train → gate) per student, one unit at a time."""
 
     def __init__(self, config: Config, models: ModelCache, store: Store,
                  should_yield: Callable[[], bool]) -> None:  # fmt: skip
@@ -55,23 +102,57 @@ class Distill:
         self._teacher: ChatModel | None = None
 
     def units(self, report: dict[str, Any]) -> int:
-        return len(report["selected"]) + len(report["held_out"]) + 2
+        if "students" not in report:
+            report["students"] = {name: {} for name in self._plan(report)}
+        return len(report["selected"]) + len(report["held_out"]) + 2 * len(report["students"])
+
+    def label(self, unit: int, report: dict[str, Any]) -> str:
+        lessons = len(report["selected"]) + len(report["held_out"])
+        if unit < lessons:
+            return f"relabel {unit + 1}/{lessons}"
+        name = list(report["students"])[(unit - lessons) // 2]
+        return f"{'train' if (unit - lessons) % 2 == 0 else 'gate'} {name}"
 
     def do(self, unit: int, report: dict[str, Any]) -> None:
-        lessons = report["selected"] + report["held_out"]
-        if unit < len(lessons):
+        ids = report["selected"] + report["held_out"]
+        if unit < len(ids):
             slice_ = "train" if unit < len(report["selected"]) else "held_out"
-            self._relabel(lessons[unit], slice_, report)
-        elif unit == len(lessons):
-            self._train(report)
+            self._relabel(ids[unit], slice_, report)
+            return
+        self.close()  # the teacher's memory goes back before torch takes its own
+        name = list(report["students"])[(unit - len(ids)) // 2]
+        student, result = Student.named(name, self.config), report["students"][name]
+        if (unit - len(ids)) % 2 == 0:
+            self._train(student, report, result)
         else:
-            self._gate(report)
-            self.close()
+            self._gate(student, report, result)
 
     def close(self) -> None:
         if self._teacher is not None:
             self._teacher.close()
             self._teacher = None
+
+    def _plan(self, report: dict[str, Any]) -> list[str]:
+        """The draft, and a modifier for each domain with enough unsure base turns."""
+        counts: dict[tuple[str, str], int] = {}
+        for slice_ in ("selected", "held_out"):
+            for experience_id in report[slice_]:
+                row = self._store.experience(experience_id)
+                if row is not None and self._base_was_unsure(row):
+                    key = (row["domain"], slice_)
+                    counts[key] = counts.get(key, 0) + 1
+        domains = [
+            d for d in DOMAINS
+            if counts.get((d, "selected"), 0) >= MODIFIER_LESSONS and counts.get((d, "held_out"))
+        ]  # fmt: skip
+        domains.sort(key=lambda d: -counts[(d, "selected")])
+        return ["draft", *domains[: self.config.dream.modifiers]]
+
+    def _base_was_unsure(self, row: dict[str, Any]) -> bool:
+        if row["route"] != "llm" or row["tier"] not in ("base", "modifier"):
+            return False
+        u = json.loads(row["uncertainty"] or "{}")
+        return bool(u) and self.config.cascade.is_unsure(u["tokens"], u["low_prob"], u["mean_nll"])
 
     def _messages(self, text: str, careful: bool = False) -> list[dict[str, str]]:
         system = self.config.llm.system_prompt + (CAREFUL if careful else "")
@@ -96,7 +177,9 @@ class Distill:
             dropped["failed the exact check"] = dropped.get("failed the exact check", 0) + 1
             return
         lessons = report.setdefault("lessons", {"train": [], "held_out": []})
-        lessons[slice_].append({"prompt": text, "answer": answer})
+        lessons[slice_].append({"prompt": text, "answer": answer, "domain": row["domain"],
+                                "context": row["context"],
+                                "unsure": self._base_was_unsure(row)})  # fmt: skip
 
     def _teach(self, text: str) -> Iterator[str]:
         """The teacher's answer, token by token; someone speaking stops it at once."""
@@ -106,44 +189,48 @@ class Distill:
                 raise Yielded("relabel")
             yield piece
 
-    def _examples(self, report: dict[str, Any], slice_: str) -> list[Example]:
-        lessons = report.get("lessons", {}).get(slice_, [])
-        return [Example(self._messages(e["prompt"]), e["answer"]) for e in lessons]
+    def _lessons(
+        self, student: Student, report: dict[str, Any], slice_: str
+    ) -> list[dict[str, Any]]:
+        return [e for e in report.get("lessons", {}).get(slice_, []) if student.learns(e)]
 
-    def _train(self, report: dict[str, Any]) -> None:
-        self.close()  # the teacher's memory goes back before torch takes its own
-        examples = self._examples(report, "train")
-        if len(examples) < 2 or not self._examples(report, "held_out"):
-            report["decision"] = {"promoted": False,
+    def _examples(self, student: Student, report: dict[str, Any], slice_: str) -> list[Example]:
+        return [Example(self._messages(e["prompt"]), e["answer"])
+                for e in self._lessons(student, report, slice_)]  # fmt: skip
+
+    def _train(self, student: Student, report: dict[str, Any], result: dict[str, Any]) -> None:
+        examples = self._examples(student, report, "train")
+        if len(examples) < 2 or not self._examples(student, report, "held_out"):
+            result["decision"] = {"promoted": False,
                                   "why": "too few language-model turns to learn from"}  # fmt: skip
             return
         dream = self.config.dream
-        candidate = self._candidate(report)
-        _LOGGER.info("training the student's adapter on %d lessons", len(examples))
-        result = train_lora(
-            self._models.path(dream.student_role), examples, candidate, steps=dream.steps,
+        candidate = self._candidate(student, report)
+        _LOGGER.info("training the %s adapter on %d lessons", student.name, len(examples))
+        trained = train_lora(
+            self._models.path(student.role), examples, candidate, steps=dream.steps,
             rank=dream.rank, learning_rate=dream.learning_rate, threads=dream.threads,
             should_yield=self._should_yield,
         )  # fmt: skip
-        if not result.completed:
+        if not trained.completed:
             raise Yielded("training")
-        report["training"] = asdict(result)
+        result["training"] = asdict(trained)
 
-    def _candidate(self, report: dict[str, Any]) -> Path:
+    def _candidate(self, student: Student, report: dict[str, Any]) -> Path:
         directory = self.config.paths.state_dir / "dream"
         directory.mkdir(parents=True, exist_ok=True)
-        return directory / f"candidate-{report['run']}.gguf"
+        return directory / f"candidate-{report['run']}-{student.name}.gguf"
 
-    def _gate(self, report: dict[str, Any]) -> None:
-        candidate = self._candidate(report)
-        if "decision" in report or not candidate.exists():
+    def _gate(self, student: Student, report: dict[str, Any], result: dict[str, Any]) -> None:
+        candidate = self._candidate(student, report)
+        if "decision" in result or not candidate.exists():
             return
         dream = self.config.dream
         questions = load_questions()[: dream.regression_questions]
-        held_out = self._examples(report, "held_out")
-        model = ChatModel(self._models.path(dream.student_role), self.config.llm.n_ctx,
-                          dream.threads, role="student", all_logits=True)  # fmt: skip
-        current = draft_adapter(self.config)
+        held_out = self._examples(student, report, "held_out")
+        model = ChatModel(self._models.path(student.role), self.config.llm.n_ctx,
+                          dream.threads, role=student.name, all_logits=True)  # fmt: skip
+        current = student.adapter(self.config)
         try:
             model.use_adapter(current if current.exists() else None)
             system = self.config.llm.system_prompt
@@ -152,14 +239,33 @@ class Distill:
             after, _ = score(model, held_out, system, questions, self._should_yield)
         finally:
             model.close()
-        promoted, why = decide(before, after, dream.margin)
-        report["scores"] = {"before": before.as_dict(), "after": after.as_dict()}
-        report["decision"] = {"promoted": promoted, "why": why}
-        _LOGGER.info("DREAM %s the student: %s", "promoted" if promoted else "rejected", why)
+        promoted, why = decide(before, after, dream.margin, student.metric)
+        result["scores"] = {"before": before.as_dict(), "after": after.as_dict()}
+        result["decision"] = {"promoted": promoted, "why": why}
+        _LOGGER.info("DREAM %s the %s adapter: %s", "promoted" if promoted else "rejected",
+                     student.name, why)  # fmt: skip
         if promoted:
-            promote(candidate, current)
+            self.promote(student, report, gain(before, after, student.metric))
         else:  # kept (only the last one) for a look at what was rejected
-            os.replace(candidate, candidate.with_name("rejected.gguf"))
+            os.replace(candidate, candidate.with_name(f"rejected-{student.name}.gguf"))
+
+    def promote(self, student: Student, report: dict[str, Any], gain: float) -> None:
+        """Swap the student's candidate in, and raise its tier's trust by ``gain`` in the
+        context classes of its held-out lessons."""
+        promote(self._candidate(student, report), student.adapter(self.config))
+        contexts = sorted({e["context"] for e in self._lessons(student, report, "held_out")})
+        for context in contexts:
+            self._store.raise_trust(context, student.tier, gain, time.time())
+        report["students"][student.name]["trust_raised"] = {
+            "tier": student.tier, "contexts": contexts, "by": round(gain, 4)
+        }  # fmt: skip
+
+
+def gain(before: Scores, after: Scores, metric: str) -> float:
+    """The measured improvement in the student's gate figure, as a trust increment."""
+    if metric == "agreement":
+        return max(0.0, after.agreement - before.agreement)
+    return max(0.0, (before.nll - after.nll) / before.nll) if before.nll > 0 else 0.0
 
 
 def _agrees(exact: str, answer: str) -> bool:
@@ -177,9 +283,12 @@ def promote(candidate: Path, current: Path) -> None:
     fsync_dir(current.parent)
 
 
-def rollback(config: Config) -> str:
-    """Put the previous adapter back (or none, if the first promotion is rolled back)."""
-    current = draft_adapter(config)
+def rollback(config: Config, name: str = "draft") -> str:
+    """Put a student's previous adapter back (or none, if its first promotion is rolled
+    back): ``name`` is "draft" or a modifier's domain."""
+    if name != "draft" and name not in DOMAINS:
+        raise ValueError(f"no student named {name!r}: draft or one of {', '.join(DOMAINS)}")
+    current = Student.named(name, config).adapter(config)
     previous = current.with_name(current.name + ".prev")
     if previous.exists():
         os.replace(previous, current)
@@ -188,5 +297,5 @@ def rollback(config: Config) -> str:
     if current.exists():
         rejected = current.with_name(f"{current.name}.rolled-back-{int(time.time())}")
         os.replace(current, rejected)
-        return f"no previous adapter; the draft runs without one ({rejected.name} kept)"
+        return f"no previous {name} adapter; it runs without one ({rejected.name} kept)"
     return "nothing to roll back: no adapter has been promoted"

@@ -5,6 +5,15 @@ A run is a row in the store's ``dream_runs`` table: its status (running, yielded
 its cursor (units finished) and its report (the selection, the held-out slice, what each
 unit found). What the units do is a :class:`DreamWork`: the distillation of
 :mod:`sage.dream.distill`.
+
+Selection (:func:`split_by_question`) compares questions by their content words (the
+transcript's words less function words and fillers such as "what", "the", "hey",
+"please"). The experiences since the last run are read most salient first; a question
+whose content words overlap an earlier one's by ``REPEAT`` (Jaccard) collapses into it;
+every fifth question is held out; and a training question that shares ``REPEAT`` of its
+own or a held-out question's content words with a held-out question ("Quick question:
+what is X?" against "What is X? Keep it short.") is set aside too, so that a paraphrase
+cannot carry a held-out answer into training.
 """
 
 from __future__ import annotations
@@ -16,14 +25,23 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sage.metabolism.ledger import Cost, Meter
+from sage.trust.scoring import REPEAT, overlap, words
 from sage.trust.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
 SELECT_LIMIT = 256
-"""Experiences a run looks at, most salient first."""
+"""Distinct questions a run selects, most salient first (held-out slice included)."""
 HOLDOUT_EVERY = 5
-"""Every fifth selected experience is held out for validation, never trained on."""
+"""Every fifth selected question is held out for validation, never trained on."""
+SCAN_FACTOR = 4
+"""Experiences read per selected one (near-duplicates collapse)."""
+FILLERS = frozenset(
+    "a an the of to in on at for and or is are was were be do does did can could would "
+    "what which who whom how why when where it its this that i me my you your we our "
+    "hey hi okay ok please quick question tell just so keep short briefly".split()
+)
+"""Words that do not make two questions different."""
 
 
 class Yielded(Exception):
@@ -41,6 +59,40 @@ class DreamWork(Protocol):
         """Do one unit, recording what it found in ``report``."""
         ...
 
+    def label(self, unit: int, report: dict[str, Any]) -> str:
+        """What the unit does, in a few words (for progress bars and log lines)."""
+        ...
+
+
+Progress = Callable[[int, int, str], None]
+"""Told (units done, units in all, what comes next) before each unit and at the end."""
+
+
+def split_by_question(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """The selection of a run from experiences, most salient first (module docstring)."""
+    kept: list[tuple[int, frozenset[str]]] = []
+    collapsed = 0
+    for row in rows:
+        mine = words(row["transcript"]) - FILLERS
+        if any(overlap(mine, theirs) >= REPEAT for _, theirs in kept):
+            collapsed += 1
+        elif len(kept) < limit:
+            kept.append((row["id"], mine))
+    held_out = kept[HOLDOUT_EVERY - 1 :: HOLDOUT_EVERY]
+    train = [k for n, k in enumerate(kept) if n % HOLDOUT_EVERY != HOLDOUT_EVERY - 1]
+    near = {i for i, mine in train if any(_contained(mine, h) for _, h in held_out)}
+    return {
+        "selected": [i for i, _ in train if i not in near],
+        "held_out": [i for i, _ in held_out],
+        "collapsed": collapsed,
+        "near_held_out": len(near),
+    }
+
+
+def _contained(a: frozenset[str], b: frozenset[str]) -> bool:
+    """One question's content words are (nearly all) the other's."""
+    return bool(a and b) and len(a & b) >= REPEAT * min(len(a), len(b))
+
 
 class Dreamer:
     """Runs DREAM work with yield and resume."""
@@ -49,7 +101,6 @@ class Dreamer:
         self._store = store
         self._work = work
         self._limit = limit
-        """The most salient experiences a run selects (held-out slice included)."""
 
     def run(
         self,
@@ -57,9 +108,10 @@ class Dreamer:
         now: float,
         meter: Meter | None = None,
         spend: Callable[[Cost], None] | None = None,
+        progress: Progress | None = None,
     ) -> str:
         """Start or resume a run; "done" or "yielded". Each unit's measured cost is
-        passed to ``spend`` (the ATP ledger)."""
+        passed to ``spend`` (the ATP ledger); each unit is logged and told to ``progress``."""
         run = self._store.dream_run()
         if run is None or run["status"] == "done":
             run = self._new_run(run, now)
@@ -68,6 +120,10 @@ class Dreamer:
         report = json.loads(run["report"])
         total = self._work.units(report)
         for unit in range(run["cursor"], total):
+            label = self._work.label(unit, report)
+            _LOGGER.info("DREAM %d/%d: %s", unit + 1, total, label)
+            if progress is not None:
+                progress(unit, total, label)
             if should_yield():
                 self._save(run, "yielded", unit, report)
                 _LOGGER.info("DREAM yielded at unit %d of %d", unit, total)
@@ -83,23 +139,22 @@ class Dreamer:
                 spend(measure())
             self._save(run, "running", unit + 1, report)
         self._save(run, "done", total, report)
+        if progress is not None:
+            progress(total, total, "done")
         _LOGGER.info("DREAM run %s done: %d units", run["id"], total)
         return "done"
 
     def _new_run(self, last: dict[str, Any] | None, now: float) -> dict[str, Any]:
         since = last["started_at"] if last is not None else 0.0
-        rows = self._store.salient_experiences(since, self._limit)
-        ids = [row["id"] for row in rows]
-        report: dict[str, Any] = {
-            "run": int(now),
-            "selected": [i for n, i in enumerate(ids) if n % HOLDOUT_EVERY != HOLDOUT_EVERY - 1],
-            "held_out": [i for n, i in enumerate(ids) if n % HOLDOUT_EVERY == HOLDOUT_EVERY - 1],
-        }
+        rows = self._store.salient_experiences(since, SCAN_FACTOR * self._limit)
+        report: dict[str, Any] = {"run": int(now), **split_by_question(rows, self._limit)}
         run = {"started_at": now, "updated_at": now, "status": "running", "cursor": 0,
                "report": json.dumps(report)}  # fmt: skip
         run["id"] = self._store.save_dream_run(run)
-        _LOGGER.info("DREAM run %s: %d selected, %d held out", run["id"],
-                     len(report["selected"]), len(report["held_out"]))  # fmt: skip
+        _LOGGER.info("DREAM run %s: %d selected, %d held out, %d near-duplicates collapsed, "
+                     "%d set aside as near a held-out question", run["id"],
+                     len(report["selected"]), len(report["held_out"]), report["collapsed"],
+                     report["near_held_out"])  # fmt: skip
         return run
 
     def _save(self, run: dict[str, Any], status: str, cursor: int, report: dict[str, Any]) -> None:

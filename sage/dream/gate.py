@@ -3,6 +3,8 @@ slice and a fixed regression suite does not get worse.
 
 - **agreement**: the share of the teacher's answer tokens that the student, fed the same
   prefix, predicts greedily: the acceptance rate a greedy speculative verifier sees.
+- **nll**: the student's mean negative log-likelihood per token of those answers (nats):
+  how unsure it is of them (a modifier's gate figure).
 - **checks**: the share of regression questions whose answer passes its check.
 - **distinct2** and **repeated**: distinct word bigrams over all regression answers, and
   the share of answers that are the most common answer: the collapse detector (the
@@ -16,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
@@ -36,25 +37,30 @@ class Scores:
     distinct2: float
     repeated: float
     refusals: float
+    nll: float
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 4) for key, value in asdict(self).items()}
 
 
-def agreement(model: ChatModel, examples: Sequence[Example]) -> float:
-    """Teacher-forced greedy agreement on the examples' answers (needs ``all_logits``)."""
+def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float, float]:
+    """Greedy agreement with, and mean NLL of, the examples' answers (needs ``all_logits``)."""
     agreed = total = 0
+    nll = 0.0
     for example in examples:
         prompt, _ = model.prompt_tokens(example.messages)
         answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
         model.llm.reset()
         model.llm.eval(prompt + answer)
-        scores: Any = model.llm.scores
-        predicted = np.argmax(scores[len(prompt) - 1 : len(prompt) + len(answer) - 1], axis=1)
-        agreed += int(np.sum(predicted == np.asarray(answer)))
+        logits = np.asarray(model.llm.scores[len(prompt) - 1 : len(prompt) + len(answer) - 1])
+        target = np.asarray(answer)
+        agreed += int(np.sum(np.argmax(logits, axis=1) == target))
+        peak = logits.max(axis=1)
+        log_z = peak + np.log(np.exp(logits - peak[:, None]).sum(axis=1))
+        nll += float(np.sum(log_z - logits[np.arange(len(answer)), target]))
         total += len(answer)
     model.llm.reset()
-    return agreed / total if total else 0.0
+    return (agreed / total, nll / total) if total else (0.0, 0.0)
 
 
 def regression(
@@ -86,17 +92,22 @@ def score(
     words = [answer.lower().split() for answer in answers]
     bigrams = [pair for w in words for pair in zip(w, w[1:], strict=False)]
     common = Counter(a.strip().lower() for a in answers).most_common(1)
+    agreed, nll = teacher_forced(model, held_out)
     return Scores(
-        agreement=agreement(model, held_out),
+        agreement=agreed,
         checks=sum(q.passes(a) for q, a in zip(questions, answers, strict=True)) / len(answers),
         distinct2=len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
         repeated=common[0][1] / len(answers) if common else 0.0,
         refusals=sum(bool(_REFUSAL.search(a)) for a in answers) / len(answers),
+        nll=nll,
     ), answers
 
 
-def decide(before: Scores, after: Scores, margin: float) -> tuple[bool, str]:
-    """Promote or not, and why."""
+def decide(
+    before: Scores, after: Scores, margin: float, metric: str = "agreement"
+) -> tuple[bool, str]:
+    """Promote or not, and why. ``metric`` is the student's figure: "agreement" must rise
+    by ``margin`` (points), "nll" must fall by ``margin`` (a fraction of before)."""
     if after.repeated > max(before.repeated, 0.25) or after.distinct2 < before.distinct2 - 0.1:
         return False, (f"collapse: {after.repeated:.0%} of answers the same "
                        f"(before {before.repeated:.0%}), distinct-2 {after.distinct2:.2f} "
@@ -105,7 +116,12 @@ def decide(before: Scores, after: Scores, margin: float) -> tuple[bool, str]:
         return False, f"answer checks fell from {before.checks:.0%} to {after.checks:.0%}"
     if after.refusals > before.refusals:
         return False, f"refusals rose from {before.refusals:.0%} to {after.refusals:.0%}"
-    if after.agreement < before.agreement + margin:
-        return False, (f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}, "
-                       f"less than the {margin:.0%} margin")  # fmt: skip
-    return True, f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}, no regression"
+    if metric == "nll":
+        change = f"held-out NLL {before.nll:.3f} → {after.nll:.3f}"
+        better = after.nll <= before.nll * (1 - margin)
+    else:
+        change = f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}"
+        better = after.agreement >= before.agreement + margin
+    if not better:
+        return False, f"{change}, less than the {margin:.0%} margin"
+    return True, f"{change}, no regression"

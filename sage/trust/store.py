@@ -312,6 +312,19 @@ class Store:
         with self.db.atomic():
             self._move_trust(context, tier, outcome, now)
 
+    @_guarded(lambda: None)
+    def raise_trust(self, context: str, tier: str, by: float, now: float) -> None:
+        """Raise trust by a measured gain (a DREAM promotion's validation figure), to at most 1."""
+        assert self.db is not None
+        score = min(1.0, self.trust(context, tier, now) + by)
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO trust (context, tier, score, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (context, tier) DO UPDATE SET score = excluded.score, "
+                "updated_at = excluded.updated_at",
+                [context, tier, score, now],
+            )
+
     def _move_trust(self, context: str, tier: str, outcome: str, now: float) -> None:
         assert self.db is not None
         score = scoring.updated(self.trust(context, tier, now), outcome)
