@@ -100,6 +100,10 @@ def _in_site_packages(entry: ModelEntry) -> Path | None:
     return folder.parent / entry.path
 
 
+def _is_file_name(role: str) -> bool:
+    return role.endswith(".gguf") or os.sep in role
+
+
 class ModelCache:
     """Resolves catalog roles to files on disk and provisions them."""
 
@@ -121,7 +125,13 @@ class ModelCache:
         return _in_site_packages(entry)
 
     def path(self, role: str) -> Path:
-        """Path of a usable model; ModelError (naming the fix) when missing or corrupt."""
+        """Path of a usable model (a catalog role, or a GGUF file's path as a config's
+        ``[roles.*] model`` may name); ModelError (naming the fix) when missing or corrupt."""
+        if _is_file_name(role):
+            path = Path(role).expanduser()
+            if not path.is_file():
+                raise ModelError(f"model file {path} does not exist")
+            return path
         status = self.status(role)
         if status.state != "ok" or status.path is None:
             where = f" at {status.path}" if status.path else ""
@@ -129,6 +139,15 @@ class ModelCache:
                 f"{role} model ({status.description}) is {status.state}{where}; run `{FIX_COMMAND}`"
             )
         return status.path
+
+    def identity(self, role: str) -> str:
+        """What a KV-cache snapshot must match: the catalog's sha256, or for a file named
+        by path its name, size and modification time (hashing a GB at every start is not)."""
+        path = self.path(role)
+        if _is_file_name(role) or not self.entry(role).sha256:
+            stat = path.stat()
+            return f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
+        return self.entry(role).sha256
 
     def status(self, role: str) -> ModelStatus:
         """Cheap check: presence, size, and the sha256 stamp (no re-hash)."""

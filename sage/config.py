@@ -376,6 +376,30 @@ class ServicesConfig:
 
 
 @dataclass(frozen=True)
+class RoleConfig:
+    """A model role in the registry ``[roles.<name>]``: what the tiers (``[llm] role``,
+    ``[cascade] draft_role``) and DREAM (``[dream]`` roles) load under that name."""
+
+    model: str = ""
+    """A catalog entry (models/catalog.toml) or a path to a GGUF file; "" = the catalog
+    entry of the role's own name."""
+    n_ctx: int = 0
+    """Context window in tokens (0 = ``[llm] n_ctx``)."""
+    threads: int = 0
+    """CPU threads (0 = ``[llm] threads``)."""
+    adapter: Path | None = None
+    """A LoRA adapter (GGUF) switched on at load; on the draft tier an adapter that
+    DREAM promoted takes its place."""
+    fallback: str = ""
+    """The role loaded in this one's place when its model is missing or will not load."""
+
+    def __post_init__(self) -> None:
+        # The registry names the role in these messages ("roles.draft.n_ctx ...").
+        _check(self.n_ctx == 0 or self.n_ctx >= 256, "roles.*.n_ctx", "0 or >= 256")
+        _check(self.threads >= 0, "roles.*.threads", ">= 0")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything SAGE reads from its TOML file."""
 
@@ -391,6 +415,17 @@ class Config:
     metabolism: MetabolismConfig = field(default_factory=MetabolismConfig)
     services: ServicesConfig = field(default_factory=ServicesConfig)
     dream: DreamConfig = field(default_factory=DreamConfig)
+    roles: dict[str, RoleConfig] = field(default_factory=dict)
+
+    def role(self, name: str) -> RoleConfig:
+        """The registry entry for a role, every default filled in."""
+        entry = self.roles.get(name, RoleConfig())
+        return dataclasses.replace(
+            entry,
+            model=entry.model or name,
+            n_ctx=entry.n_ctx or self.llm.n_ctx,
+            threads=entry.threads or self.llm.threads,
+        )
 
 
 def default_config_path() -> Path | None:
@@ -437,6 +472,16 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table")
         return build_section(hint, value, f"{key}.")
+    if typing.get_origin(hint) is dict:  # dict[str, RoleConfig]
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] must be a table")
+        item, table = typing.get_args(hint)[1], {}
+        for name, v in value.items():
+            try:
+                table[name] = _coerce(item, v, f"{key}.{name}")
+            except ConfigError as exc:
+                raise ConfigError(exc.message.replace(f"{key}.*.", f"{key}.{name}.")) from None
+        return table
     if typing.get_origin(hint) is tuple:  # tuple[str, ...] or tuple[UnitConfig, ...]
         if not isinstance(value, list):
             raise ConfigError(f"{key} must be a list")

@@ -28,7 +28,7 @@ from sage.cascade.chat import ChatModel
 from sage.cascade.speculation import CountingProposer
 from sage.catalog import ModelCache
 from sage.config import Config
-from sage.errors import InputTextError, SageError
+from sage.errors import InputTextError, ModelError, SageError
 from sage.metabolism.ledger import Cost, Meter
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
@@ -241,8 +241,8 @@ class Pipeline:
     def _snapshot_key(self, role: str) -> SnapshotKey:
         import llama_cpp
 
-        model = self.models.entry(role).sha256 or self.models.path(role).name
-        return SnapshotKey(model, self.config.llm.n_ctx, llama_cpp.__version__)
+        spec = self.config.role(role)
+        return SnapshotKey(self.models.identity(spec.model), spec.n_ctx, llama_cpp.__version__)
 
     @property
     def llm_loaded(self) -> bool:
@@ -277,9 +277,29 @@ class Pipeline:
                     self._responder.end_session(snapshot=True)
 
     def _load_model(self, tier: str, role: str, draft: CountingProposer | None) -> ChatModel:
-        llm = self.config.llm
-        path = self.models.path(role)
-        return ChatModel(path, llm.n_ctx, llm.threads, llm.gpu_layers, role=role, draft=draft)
+        """A tier's model by its role in the registry; the role's fallback if it fails."""
+        fallback = self.config.role(role).fallback
+        try:
+            return self._open_role(role, draft)
+        except ModelError as exc:
+            if not fallback:
+                raise
+            _LOGGER.error(
+                "%s model unusable (%s); loading its fallback %s", role, exc.message, fallback
+            )
+            return self._open_role(fallback, draft)
+
+    def _open_role(self, role: str, draft: CountingProposer | None) -> ChatModel:
+        spec = self.config.role(role)
+        path = self.models.path(spec.model)
+        gpu_layers = self.config.llm.gpu_layers
+        model = ChatModel(path, spec.n_ctx, spec.threads, gpu_layers, role=role, draft=draft)
+        if spec.adapter is not None:
+            try:
+                model.use_adapter(spec.adapter)
+            except ModelError as exc:
+                _LOGGER.error("%s adapter unusable (%s); the model runs without it", role, exc)
+        return model
 
     def _trust(self, context: str | None, tier: str) -> float:
         if self.store is None or context is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,3 +183,33 @@ def test_no_loadable_tier_is_an_error(cascade_models: dict[str, ChatModel]) -> N
 
     with pytest.raises(ModelError, match="missing"):
         Cascade(Config(), load=load).warm()
+
+
+def test_the_role_registry_loads_a_file_by_path_with_its_settings_and_falls_back(
+    models: ModelCache, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sage.audio.io import NullSink
+    from sage.config import LlmConfig, PathsConfig, RoleConfig
+    from sage.patterns.rules import DEFAULT_RULES, load_rules
+    from sage.pipeline import Pipeline
+
+    config = Config(
+        paths=PathsConfig(cache_dir=Config().paths.cache_dir, state_dir=tmp_path),
+        llm=LlmConfig(role="base", n_ctx=1024, threads=2),
+        cascade=CascadeConfig(draft_role="", speculation="off"),
+        roles={
+            "base": RoleConfig(model=str(tmp_path / "gone.gguf"), fallback="small"),
+            "small": RoleConfig(model=str(models.path("tiny")), n_ctx=512, threads=1),
+        },
+    )
+    pipeline = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    turn = pipeline.ask("What is the capital of France?")
+    assert turn.route == "llm" and turn.reply and turn.error is None
+    cascade = pipeline.responder()
+    base = cascade.model("base")  # type: ignore[attr-defined]
+    assert base.name == models.path("tiny").name and base.llm.n_ctx() == 512
+    assert [r.message for r in caplog.records if "fallback" in r.message] == [
+        f"base model unusable (model file {tmp_path / 'gone.gguf'} does not exist); "
+        "loading its fallback small"
+    ]
+    pipeline.close()

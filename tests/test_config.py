@@ -62,11 +62,36 @@ def test_env_var_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         ("llm = 3\n", r"\[llm\] must be a table"),
         ("[paths]\ncache_dir = 3\n", "paths.cache_dir must be a path string"),
         ("this is = not toml =\n", "not valid TOML"),
+        ("[roles.draft]\nctx = 512\n", "unknown key roles.draft.ctx"),
+        ("[roles.draft]\nn_ctx = 100\n", "roles.draft.n_ctx must be 0 or >= 256"),
+        ("roles = 3\n", r"\[roles\] must be a table"),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, body))
+
+
+def test_the_role_registry_fills_its_defaults_from_llm(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, """
+[llm]
+n_ctx = 4096
+threads = 3
+[roles.draft]
+model = "tiny"
+n_ctx = 512
+threads = 1
+adapter = "~/draft-lora.gguf"
+[roles.base]
+model = "/srv/models/my-base.gguf"
+fallback = "draft"
+"""))  # fmt: skip
+    draft, base, other = config.role("draft"), config.role("base"), config.role("tiny")
+    assert (draft.model, draft.n_ctx, draft.threads) == ("tiny", 512, 1)
+    assert draft.adapter == Path("~/draft-lora.gguf").expanduser()
+    assert (base.model, base.n_ctx, base.threads, base.fallback) == (
+        "/srv/models/my-base.gguf", 4096, 3, "draft")  # fmt: skip
+    assert (other.model, other.n_ctx, other.adapter, other.fallback) == ("tiny", 4096, None, "")
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -422,11 +422,12 @@ class Cascade:
     def _speak_modified(
         self, adapter: Path | None, text: str, stats: Generation, t0: float
     ) -> Generator[str, None, bool]:
-        """The base model with the request's domain adapter on, then off again."""
+        """The base model with the request's domain adapter on, then back as it was."""
         base = self.model("base")
         use_adapter = getattr(base, "use_adapter", None)
         if adapter is None or use_adapter is None:
             return False
+        previous = getattr(base, "adapter", None)  # the role's own adapter, if configured
         try:
             use_adapter(adapter)
         except ModelError as exc:
@@ -436,7 +437,7 @@ class Cascade:
         try:
             return (yield from self._speak(base, "modifier", text, stats, t0, last=True))
         finally:
-            use_adapter(None)
+            use_adapter(previous)
 
     def _speak_tier(
         self, tier: str, text: str, stats: Generation, t0: float, last: bool, context: str | None

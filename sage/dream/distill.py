@@ -154,6 +154,15 @@ class Distill:
         u = json.loads(row["uncertainty"] or "{}")
         return bool(u) and self.config.cascade.is_unsure(u["tokens"], u["low_prob"], u["mean_nll"])
 
+    def _path(self, role: str) -> Path:
+        return self._models.path(self.config.role(role).model)
+
+    def _open(self, role: str, name: str, all_logits: bool = False) -> ChatModel:
+        """A role's model as the registry describes it (DREAM's own thread count)."""
+        spec = self.config.role(role)
+        return ChatModel(self._path(role), spec.n_ctx, self.config.dream.threads, role=name,
+                         all_logits=all_logits)  # fmt: skip
+
     def _messages(self, text: str, careful: bool = False) -> list[dict[str, str]]:
         system = self.config.llm.system_prompt + (CAREFUL if careful else "")
         return [{"role": "system", "content": system}, {"role": "user", "content": text}]
@@ -165,9 +174,7 @@ class Distill:
             dropped["not a language-model turn"] = dropped.get("not a language-model turn", 0) + 1
             return
         if self._teacher is None:
-            llm = self.config.llm
-            path = self._models.path(self.config.dream.teacher_role)
-            self._teacher = ChatModel(path, llm.n_ctx, llm.threads, role="teacher")
+            self._teacher = self._open(self.config.dream.teacher_role, "teacher")
         text = row["transcript"]
         answer = " ".join(
             list(split_sentences(self._teach(text)))[: self.config.cascade.max_sentences]
@@ -208,7 +215,7 @@ class Distill:
         candidate = self._candidate(student, report)
         _LOGGER.info("training the %s adapter on %d lessons", student.name, len(examples))
         trained = train_lora(
-            self._models.path(student.role), examples, candidate, steps=dream.steps,
+            self._path(student.role), examples, candidate, steps=dream.steps,
             rank=dream.rank, learning_rate=dream.learning_rate, threads=dream.threads,
             should_yield=self._should_yield,
         )  # fmt: skip
@@ -228,8 +235,7 @@ class Distill:
         dream = self.config.dream
         questions = load_questions()[: dream.regression_questions]
         held_out = self._examples(student, report, "held_out")
-        model = ChatModel(self._models.path(student.role), self.config.llm.n_ctx,
-                          dream.threads, role=student.name, all_logits=True)  # fmt: skip
+        model = self._open(student.role, student.name, all_logits=True)
         current = student.adapter(self.config)
         try:
             model.use_adapter(current if current.exists() else None)
