@@ -289,7 +289,7 @@ def test_without_unsure_base_turns_only_the_draft_is_taught(
 def test_selection_collapses_repeats_and_keeps_paraphrases_of_held_out_questions_apart() -> None:
     texts = [
         "What is the capital of France?",
-        "Hey, what is the capital of France?",  # the same question: collapsed
+        "Hey, what is the capital of France?",  # the same question: collapsed, a repeat
         "Who wrote Hamlet?",
         "How many legs does a spider have?",
         "What is 12 times 12?",
@@ -300,8 +300,8 @@ def test_selection_collapses_repeats_and_keeps_paraphrases_of_held_out_questions
     ]
     rows = [{"id": n, "transcript": text} for n, text in enumerate(texts, start=1)]
     selection = split_by_question(rows, limit=64)
-    assert selection == {"selected": [1, 3, 4, 5, 8, 9], "held_out": [6], "collapsed": 1,
-                         "near_held_out": 1}  # fmt: skip
+    assert selection == {"selected": [1, 3, 4, 5, 8, 9], "held_out": [6], "repeats": [2],
+                         "collapsed": 1, "near_held_out": 1}  # fmt: skip
 
 
 def lessons_in_store(config: Config, models: ModelCache) -> Store:
@@ -388,3 +388,30 @@ def test_kill_9_during_dream_leaves_the_promoted_adapter_in_place(
     run = store.dream_runs(1)[0]
     assert run["status"] == "running" and run["cursor"] == 5  # resumes at the training unit
     store.close()
+
+
+def test_sage_dream_rollback_puts_back_the_named_students_previous_adapter(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SAGE_STATE_DIR=str(tmp_path))
+
+    def rollback(*name: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "sage.cli", "dream", "--rollback", *name]
+        return subprocess.run(argv, env=env, capture_output=True, text=True)
+
+    assert "nothing to roll back" in rollback("math").stdout
+    adapters = tmp_path / "adapters"
+    adapters.mkdir()
+    (adapters / "math.gguf").write_bytes(b"new")
+    (adapters / "math.gguf.prev").write_bytes(b"old")
+    (adapters / "draft.gguf").write_bytes(b"draft")
+    assert "restored the previous adapter" in rollback("math").stdout
+    assert (adapters / "math.gguf").read_bytes() == b"old"
+    assert (adapters / "draft.gguf").read_bytes() == b"draft"  # only the named student
+    assert "no previous draft adapter" in rollback().stdout  # the draft by default
+    refused = rollback("cooking")
+    assert refused.returncode == 2 and "invalid choice: 'cooking'" in refused.stderr

@@ -56,9 +56,9 @@ def test_trained_adapter_changes_what_llama_cpp_says(models: ModelCache, collaps
 def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -> None:
     model = ChatModel(models.path("tiny"), 1024, 2, role="tiny", all_logits=True)
     held_out = [Example(messages("What's the dog's name?"), SENTENCE)]
-    before, _ = score(model, held_out, SYSTEM, SUITE)
+    before, _ = score(model, held_out, [], SYSTEM, SUITE)
     model.use_adapter(collapsed)
-    after, answers = score(model, held_out, SYSTEM, SUITE)
+    after, answers = score(model, held_out, [], SYSTEM, SUITE)
     model.close()
     assert after.agreement > before.agreement  # it did learn the held-out answer ...
     assert after.nll < before.nll  # ... and is surer of it
@@ -67,7 +67,12 @@ def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -
     assert not promote and why.startswith("collapse"), why
 
 
-GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0, nll=1.0)
+GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0, nll=1.0,
+              repeat_agreement=0.60, repeat_nll=1.0, repeats=3)  # fmt: skip
+
+
+def with_repeats(agreement: float, repeat_agreement: float, repeat_nll: float = 1.0) -> Scores:
+    return Scores(agreement, 0.75, 0.9, 0.25, 0.0, 1.0, repeat_agreement, repeat_nll, repeats=3)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +87,11 @@ GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusal
         ("nll", Scores(0.60, 0.75, 0.9, 0.25, 0.0, 0.85), True, "held-out NLL"),
         ("nll", Scores(0.90, 0.75, 0.9, 0.25, 0.0, 0.95), False, "less than the 10% margin"),
         ("nll", Scores(0.60, 0.50, 0.9, 0.25, 0.0, 0.50), False, "answer checks fell"),
+        # With a repeat slice: gain there, and lose no more than the margin on new questions.
+        ("agreement", with_repeats(0.55, 0.80), True, "repeats agreement 60.0% → 80.0%"),
+        ("agreement", with_repeats(0.45, 0.80), False, "new questions worse by more than"),
+        ("agreement", with_repeats(0.65, 0.65), False, "repeats agreement 60.0% → 65.0%, less"),
+        ("nll", with_repeats(0.60, 0.60, repeat_nll=0.5), True, "repeats NLL 1.000 → 0.500"),
     ],
 )  # fmt: skip
 def test_decide(metric: str, after: Scores, promote: bool, reason: str) -> None:

@@ -10,11 +10,13 @@ fresh memory; then one DREAM run (config [dream]: teacher = base, student = draf
 at most [dream] modifiers domain modifiers on the base) selects, relabels, trains the
 adapters, gates and promotes or rejects each ("students" in the JSON). Figures
 on the held-out slice, before (the draft as it was) and after (with the trained adapter,
-whether or not the gate promoted it): teacher-forced agreement with the teacher (the
-acceptance a greedy verifier sees), draft acceptance and tokens/s of the base with the
-draft speculating against the base alone, the share of held-out questions the draft alone
-could serve (its answer passes the check and is not too unsure to speak), the draft's mean
-NLL, answer checks; and the DREAM run's time and the process's peak memory.
+whether or not the gate promoted it), on both validation slices (held-out questions, and
+repeats: rephrasings of trained questions, never trained on): the gate's teacher-forced
+agreement with the teacher (the acceptance a greedy verifier sees), draft acceptance and
+tokens/s of the base with the draft speculating against the base alone, the share of the
+slice the draft alone could serve (its answer passes the check and is not too unsure to
+speak), the draft's mean NLL, answer checks; and the DREAM run's time and the process's
+peak memory.
 """
 
 from __future__ import annotations
@@ -47,13 +49,30 @@ ROOT = Path(__file__).resolve().parent.parent
 PHRASINGS = ["{q}", "Hey, {q}", "Quick question: {q}", "{q} Keep it short, please."]
 
 
-def draft_figures(model: ChatModel, questions: list[Question], system: str, unsure: Any
+def slice_figures(models: ModelCache, llm: Any, adapter: Path | None,
+                  asked: list[tuple[str, Question]], unsure: Any) -> dict[str, Any]:  # fmt: skip
+    """The draft without and with the trained adapter on one validation slice."""
+    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
+    before = draft_figures(draft, asked, llm.system_prompt, unsure)
+    draft.use_adapter(adapter)
+    after = draft_figures(draft, asked, llm.system_prompt, unsure)
+    draft.close()
+    prompts = [prompt for prompt, _ in asked][:6]
+    return {
+        "before": {**before, "speculation": speculation(models, llm, None, prompts,
+                                                         llm.system_prompt)},
+        "after": {**after, "speculation": speculation(models, llm, adapter, prompts,
+                                                       llm.system_prompt)},
+    }  # fmt: skip
+
+
+def draft_figures(model: ChatModel, asked: list[tuple[str, Question]], system: str, unsure: Any
                   ) -> dict[str, float]:  # fmt: skip
     served = checks = 0
     nll = []
-    for question in questions:
+    for prompt, question in asked:
         messages = [{"role": "system", "content": system},
-                    {"role": "user", "content": question.text}]  # fmt: skip
+                    {"role": "user", "content": prompt}]  # fmt: skip
         pieces = list(model.stream(messages, 64))
         answer = "".join(p for p, _ in pieces)
         stats = Uncertainty.of([lp for _, lp in pieces])
@@ -61,7 +80,7 @@ def draft_figures(model: ChatModel, questions: list[Question], system: str, unsu
         checks += passed
         served += passed and not unsure(stats)
         nll.append(stats.mean_nll)
-    n = max(1, len(questions))
+    n = max(1, len(asked))
     return {"draft_checks": round(checks / n, 3), "draft_could_serve": round(served / n, 3),
             "draft_mean_nll": round(statistics.mean(nll), 4) if nll else 0.0}  # fmt: skip
 
@@ -127,21 +146,16 @@ def main() -> int:
     dream_s = time.perf_counter() - t0
     run = store.dream_runs(1)[0]
     report = run["report"]
-    held_out = [by_text[e["prompt"]] for e in report.get("lessons", {}).get("held_out", [])
-                if e["prompt"] in by_text]  # fmt: skip
     students = report.get("students", {})
     promoted = bool(students.get("draft", {}).get("decision", {}).get("promoted"))
     trained = draft_adapter(config) if promoted else state / "dream/rejected-draft.gguf"
-    llm = config.llm
-    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
-    before = draft_figures(draft, held_out, llm.system_prompt, unsure)
-    draft.use_adapter(trained if trained.exists() else None)
-    after = draft_figures(draft, held_out, llm.system_prompt, unsure)
-    draft.close()
-    prompts = [q.text for q in held_out][:6]
-    spec_before = speculation(models, llm, None, prompts, llm.system_prompt)
-    spec_after = speculation(models, llm, trained if trained.exists() else None, prompts,
-                             llm.system_prompt)  # fmt: skip
+    adapter = trained if trained.exists() else None
+    slices = {}
+    for name in ("held_out", "repeats"):
+        lessons = report.get("lessons", {}).get(name, [])
+        asked = [(e["prompt"], by_text[e["prompt"]]) for e in lessons if e["prompt"] in by_text]
+        figures = slice_figures(models, config.llm, adapter, asked, unsure)
+        slices[name] = {"questions": len(asked), **figures}
     out = {
         "benchmark": "bench_dream",
         "turns": sum(tiers.values()),
@@ -152,13 +166,13 @@ def main() -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "selected": len(report["selected"]),
         "held_out": len(report["held_out"]),
+        "repeats": len(report.get("repeats", [])),
         "collapsed": report.get("collapsed"),
         "near_held_out": report.get("near_held_out"),
         "lessons": {k: len(v) for k, v in report.get("lessons", {}).items()},
         "dropped": report.get("dropped", {}),
         "students": students,
-        "held_out_before": {**before, "speculation": spec_before},
-        "held_out_after": {**after, "speculation": spec_after},
+        "draft_before_after": slices,
         "targets": {"acceptance_gain_points": 10, "speculation_speedup": 1.2},
         "config": dataclasses.asdict(config.dream),
     }

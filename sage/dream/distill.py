@@ -48,7 +48,7 @@ from sage.cascade.sentences import split_sentences
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.dream.dreamer import Yielded
-from sage.dream.gate import Scores, decide, score
+from sage.dream.gate import decide, gain, score
 from sage.dream.train import Example, train_lora
 from sage.fsutil import fsync_dir
 from sage.trust.store import Store
@@ -104,20 +104,19 @@ class Distill:
     def units(self, report: dict[str, Any]) -> int:
         if "students" not in report:
             report["students"] = {name: {} for name in self._plan(report)}
-        return len(report["selected"]) + len(report["held_out"]) + 2 * len(report["students"])
+        return len(_to_relabel(report)) + 2 * len(report["students"])
 
     def label(self, unit: int, report: dict[str, Any]) -> str:
-        lessons = len(report["selected"]) + len(report["held_out"])
+        lessons = len(_to_relabel(report))
         if unit < lessons:
             return f"relabel {unit + 1}/{lessons}"
         name = list(report["students"])[(unit - lessons) // 2]
         return f"{'train' if (unit - lessons) % 2 == 0 else 'gate'} {name}"
 
     def do(self, unit: int, report: dict[str, Any]) -> None:
-        ids = report["selected"] + report["held_out"]
+        ids = _to_relabel(report)
         if unit < len(ids):
-            slice_ = "train" if unit < len(report["selected"]) else "held_out"
-            self._relabel(ids[unit], slice_, report)
+            self._relabel(*ids[unit], report)
             return
         self.close()  # the teacher's memory goes back before torch takes its own
         name = list(report["students"])[(unit - len(ids)) // 2]
@@ -183,10 +182,10 @@ class Distill:
         if exact is not None and not _agrees(exact.reply, answer):
             dropped["failed the exact check"] = dropped.get("failed the exact check", 0) + 1
             return
-        lessons = report.setdefault("lessons", {"train": [], "held_out": []})
-        lessons[slice_].append({"prompt": text, "answer": answer, "domain": row["domain"],
-                                "context": row["context"],
-                                "unsure": self._base_was_unsure(row)})  # fmt: skip
+        lessons = report.setdefault("lessons", {})
+        lesson = {"prompt": text, "answer": answer, "domain": row["domain"],
+                  "context": row["context"], "unsure": self._base_was_unsure(row)}  # fmt: skip
+        lessons.setdefault(slice_, []).append(lesson)
 
     def _teach(self, text: str) -> Iterator[str]:
         """The teacher's answer, token by token; someone speaking stops it at once."""
@@ -235,14 +234,15 @@ class Distill:
         dream = self.config.dream
         questions = load_questions()[: dream.regression_questions]
         held_out = self._examples(student, report, "held_out")
+        repeats = self._examples(student, report, "repeats")
         model = self._open(student.role, student.name, all_logits=True)
         current = student.adapter(self.config)
         try:
             model.use_adapter(current if current.exists() else None)
             system = self.config.llm.system_prompt
-            before, _ = score(model, held_out, system, questions, self._should_yield)
+            before, _ = score(model, held_out, repeats, system, questions, self._should_yield)
             model.use_adapter(candidate)
-            after, _ = score(model, held_out, system, questions, self._should_yield)
+            after, _ = score(model, held_out, repeats, system, questions, self._should_yield)
         finally:
             model.close()
         promoted, why = decide(before, after, dream.margin, student.metric)
@@ -257,9 +257,11 @@ class Distill:
 
     def promote(self, student: Student, report: dict[str, Any], gain: float) -> None:
         """Swap the student's candidate in, and raise its tier's trust by ``gain`` in the
-        context classes of its held-out lessons."""
+        context classes of its validation lessons (held out and repeats)."""
         promote(self._candidate(student, report), student.adapter(self.config))
-        contexts = sorted({e["context"] for e in self._lessons(student, report, "held_out")})
+        validated = [*self._lessons(student, report, "held_out"),
+                     *self._lessons(student, report, "repeats")]  # fmt: skip
+        contexts = sorted({e["context"] for e in validated})
         for context in contexts:
             self._store.raise_trust(context, student.tier, gain, time.time())
         report["students"][student.name]["trust_raised"] = {
@@ -267,11 +269,12 @@ class Distill:
         }  # fmt: skip
 
 
-def gain(before: Scores, after: Scores, metric: str) -> float:
-    """The measured improvement in the student's gate figure, as a trust increment."""
-    if metric == "agreement":
-        return max(0.0, after.agreement - before.agreement)
-    return max(0.0, (before.nll - after.nll) / before.nll) if before.nll > 0 else 0.0
+def _to_relabel(report: dict[str, Any]) -> list[tuple[int, str]]:
+    """(experience id, lesson slice) in relabelling order: training, held out, repeats
+    (reports of runs before the repeat slice existed have none)."""
+    return ([(i, "train") for i in report["selected"]]
+            + [(i, "held_out") for i in report["held_out"]]
+            + [(i, "repeats") for i in report.get("repeats", [])])  # fmt: skip
 
 
 def _agrees(exact: str, answer: str) -> bool:

@@ -13,7 +13,10 @@ whose content words overlap an earlier one's by ``REPEAT`` (Jaccard) collapses i
 every fifth question is held out; and a training question that shares ``REPEAT`` of its
 own or a held-out question's content words with a held-out question ("Quick question:
 what is X?" against "What is X? Keep it short.") is set aside too, so that a paraphrase
-cannot carry a held-out answer into training.
+cannot carry a held-out answer into training. The collapsed rephrasings of training
+questions become the **repeat** slice (as many as there are held-out questions at most):
+never trained on, they measure what DREAM is for, the questions this household asks
+again (see :mod:`sage.dream.gate`).
 """
 
 from __future__ import annotations
@@ -71,20 +74,24 @@ Progress = Callable[[int, int, str], None]
 def split_by_question(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     """The selection of a run from experiences, most salient first (module docstring)."""
     kept: list[tuple[int, frozenset[str]]] = []
-    collapsed = 0
+    collapsed: list[tuple[int, int]] = []  # (id, the kept question it repeats)
     for row in rows:
         mine = words(row["transcript"]) - FILLERS
-        if any(overlap(mine, theirs) >= REPEAT for _, theirs in kept):
-            collapsed += 1
+        same = next((i for i, theirs in kept if overlap(mine, theirs) >= REPEAT), None)
+        if same is not None:
+            collapsed.append((row["id"], same))
         elif len(kept) < limit:
             kept.append((row["id"], mine))
     held_out = kept[HOLDOUT_EVERY - 1 :: HOLDOUT_EVERY]
     train = [k for n, k in enumerate(kept) if n % HOLDOUT_EVERY != HOLDOUT_EVERY - 1]
     near = {i for i, mine in train if any(_contained(mine, h) for _, h in held_out)}
+    selected = [i for i, _ in train if i not in near]
+    repeats = [i for i, same in collapsed if same in selected]
     return {
-        "selected": [i for i, _ in train if i not in near],
+        "selected": selected,
         "held_out": [i for i, _ in held_out],
-        "collapsed": collapsed,
+        "repeats": repeats[: max(1, len(held_out))],
+        "collapsed": len(collapsed),
         "near_held_out": len(near),
     }
 

@@ -1,10 +1,18 @@
-"""DREAM's gate: a student is promoted only if it is measurably better on the held-out
-slice and a fixed regression suite does not get worse.
+"""DREAM's gate: a student is promoted only if it is measurably better on what it was not
+trained on and a fixed regression suite does not get worse.
+
+Two validation slices, both never trained on: **held-out** questions (new to the
+student) and **repeats** (other phrasings of trained questions that the household asked,
+"Hey, what is X?" where "What is X?" was trained). With repeats, the student must gain
+``margin`` on them and may lose at most ``margin`` on the held-out questions (learning
+what this household asks without forgetting the rest); without repeats it must gain
+``margin`` on the held-out questions. The figure is the student's:
 
 - **agreement**: the share of the teacher's answer tokens that the student, fed the same
-  prefix, predicts greedily: the acceptance rate a greedy speculative verifier sees.
+  prefix, predicts greedily: the acceptance rate a greedy speculative verifier sees (the
+  draft's figure, in points).
 - **nll**: the student's mean negative log-likelihood per token of those answers (nats):
-  how unsure it is of them (a modifier's gate figure).
+  how unsure it is of them (a modifier's figure, as a relative drop).
 - **checks**: the share of regression questions whose answer passes its check.
 - **distinct2** and **repeated**: distinct word bigrams over all regression answers, and
   the share of answers that are the most common answer: the collapse detector (the
@@ -38,6 +46,10 @@ class Scores:
     repeated: float
     refusals: float
     nll: float
+    repeat_agreement: float = 0.0
+    repeat_nll: float = 0.0
+    repeats: int = 0
+    """Answers in the repeat slice (0: no repeat slice this run)."""
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 4) for key, value in asdict(self).items()}
@@ -83,6 +95,7 @@ def regression(
 def score(
     model: ChatModel,
     held_out: Sequence[Example],
+    repeats: Sequence[Example],
     system: str,
     questions: Sequence[Question],
     should_yield: Callable[[], bool] = lambda: False,
@@ -93,6 +106,7 @@ def score(
     bigrams = [pair for w in words for pair in zip(w, w[1:], strict=False)]
     common = Counter(a.strip().lower() for a in answers).most_common(1)
     agreed, nll = teacher_forced(model, held_out)
+    repeat_agreed, repeat_nll = teacher_forced(model, repeats)
     return Scores(
         agreement=agreed,
         checks=sum(q.passes(a) for q, a in zip(questions, answers, strict=True)) / len(answers),
@@ -100,14 +114,16 @@ def score(
         repeated=common[0][1] / len(answers) if common else 0.0,
         refusals=sum(bool(_REFUSAL.search(a)) for a in answers) / len(answers),
         nll=nll,
+        repeat_agreement=repeat_agreed,
+        repeat_nll=repeat_nll,
+        repeats=len(repeats),
     ), answers
 
 
 def decide(
     before: Scores, after: Scores, margin: float, metric: str = "agreement"
 ) -> tuple[bool, str]:
-    """Promote or not, and why. ``metric`` is the student's figure: "agreement" must rise
-    by ``margin`` (points), "nll" must fall by ``margin`` (a fraction of before)."""
+    """Promote or not, and why (the module docstring has the rule)."""
     if after.repeated > max(before.repeated, 0.25) or after.distinct2 < before.distinct2 - 0.1:
         return False, (f"collapse: {after.repeated:.0%} of answers the same "
                        f"(before {before.repeated:.0%}), distinct-2 {after.distinct2:.2f} "
@@ -116,12 +132,40 @@ def decide(
         return False, f"answer checks fell from {before.checks:.0%} to {after.checks:.0%}"
     if after.refusals > before.refusals:
         return False, f"refusals rose from {before.refusals:.0%} to {after.refusals:.0%}"
-    if metric == "nll":
-        change = f"held-out NLL {before.nll:.3f} → {after.nll:.3f}"
-        better = after.nll <= before.nll * (1 - margin)
-    else:
-        change = f"held-out agreement {before.agreement:.1%} → {after.agreement:.1%}"
-        better = after.agreement >= before.agreement + margin
-    if not better:
-        return False, f"{change}, less than the {margin:.0%} margin"
-    return True, f"{change}, no regression"
+    held_out = _change(before, after, metric, repeats=False)
+    short = f"less than the {margin:.0%} margin"
+    if not after.repeats:
+        if gain(before, after, metric, repeats=False) < margin:
+            return False, f"{held_out}, {short}"
+        return True, f"{held_out}, no regression"
+    repeats = _change(before, after, metric, repeats=True)
+    if gain(before, after, metric, repeats=False) < -margin:
+        return False, f"{held_out}: new questions worse by more than the {margin:.0%} margin"
+    if gain(before, after, metric, repeats=True) < margin:
+        return False, f"{repeats}, {short}"
+    return True, f"{repeats}, {held_out}, no regression"
+
+
+def figure(scores: Scores, metric: str, repeats: bool) -> float:
+    """The student's figure on one slice."""
+    if metric == "agreement":
+        return scores.repeat_agreement if repeats else scores.agreement
+    return scores.repeat_nll if repeats else scores.nll
+
+
+def gain(before: Scores, after: Scores, metric: str, repeats: bool | None = None) -> float:
+    """The change in the student's figure on a slice (the repeats, where there are any, by
+    default): agreement points, or the relative drop in NLL."""
+    on_repeats = bool(after.repeats) if repeats is None else repeats
+    was, now = figure(before, metric, on_repeats), figure(after, metric, on_repeats)
+    if metric == "agreement":
+        return now - was
+    return (was - now) / was if was > 0 else 0.0
+
+
+def _change(before: Scores, after: Scores, metric: str, repeats: bool) -> str:
+    was, now = figure(before, metric, repeats), figure(after, metric, repeats)
+    where = "repeats" if repeats else "held-out"
+    if metric == "agreement":
+        return f"{where} agreement {was:.1%} → {now:.1%}"
+    return f"{where} NLL {was:.3f} → {now:.3f}"
