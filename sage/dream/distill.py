@@ -1,9 +1,10 @@
 """DREAM's distillation, as units of a :class:`~sage.dream.dreamer.Dreamer` run:
 
-1. one unit per selected (and held-out) experience: the teacher (the base model, with a
-   careful prompt and a larger answer budget) answers it again; turns that were not
-   language-model turns carry no lesson, and answers that contradict the exact
-   arithmetic / unit / date path are dropped;
+1. one unit per selected (held-out, repeated) experience: the teacher (the base model,
+   with the domain's modifier where one was promoted, a careful prompt and a larger
+   answer budget) answers it again; turns that were not language-model turns carry no
+   lesson, and answers that contradict the exact arithmetic / unit / date path are
+   dropped;
 2. per student, one unit trains its LoRA adapter on its lessons (it yields when someone
    speaks; a resumed run trains again from the start) and one unit gates it.
 
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from sage.cascade import deterministic
-from sage.cascade.adapters import DOMAINS, adapters_dir, draft_adapter
+from sage.cascade.adapters import DOMAINS, adapter_for, adapters_dir, draft_adapter
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
 from sage.cascade.sentences import split_sentences
@@ -174,6 +175,8 @@ class Distill:
             return
         if self._teacher is None:
             self._teacher = self._open(self.config.dream.teacher_role, "teacher")
+        # The teacher answers as the cascade's best tier would: with the domain's modifier.
+        self._teacher.use_adapter(adapter_for(adapters_dir(self.config), row["domain"]))
         text = row["transcript"]
         answer = " ".join(
             list(split_sentences(self._teach(text)))[: self.config.cascade.max_sentences]
