@@ -287,10 +287,9 @@ class DreamConfig:
     """Catalog role of the model DREAM teaches (its adapter: <adapters_dir>/draft.gguf)."""
     teacher_role: str = "base"
     """Catalog role of the model whose careful answers are the lessons."""
-    steps: int = 60
-    """Training steps per night (one example each). Measured on the synthetic day
-    (tools/bench_dream.py): more steps learn the household's repeats better and forget
-    more of the rest (40: +4 / −2 agreement points, 80: +10 / −7, 120: +17 / −11)."""
+    steps: int = 40
+    """Training steps per night (one example each); more memorise the lessons and forget
+    more of the rest (README, *DREAM on a synthetic day*)."""
     rank: int = 8
     """LoRA rank."""
     learning_rate: float = 1e-3
