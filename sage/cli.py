@@ -224,6 +224,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if mic is not None:  # capture from here on, so that "listening" and READY are true
+        mic.start()
     _LOGGER.info("listening on %s, replying to %s", args.input, args.output)
     notifier.send("READY=1", f"STATUS={daemon.status_line()}")
     try:

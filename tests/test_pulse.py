@@ -86,6 +86,20 @@ def _wait_for(lines: queue.Queue[str], needle: str, timeout: float, seen: list[s
     raise AssertionError(f"no line with {needle!r} within {timeout} s:\n{''.join(seen[-20:])}")
 
 
+def _wait_for_recording(source: str, timeout: float) -> None:
+    """Until a client records from ``source`` with its stream running (not corked):
+    audio played before that is not heard by anyone."""
+    sources = _pactl("list", "short", "sources").splitlines()
+    index = next(line.split()[0] for line in sources if line.split()[1] == source)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for output in _pactl("list", "source-outputs").split("Source Output #")[1:]:
+            if f"Source: {index}\n" in output and "Corked: no" in output:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing records from {source} after {timeout} s")
+
+
 def test_microphone_in_speaker_out(
     null_sinks, speak_piper, models: ModelCache, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -116,6 +130,7 @@ def test_microphone_in_speaker_out(
     seen: list[str] = []
     try:
         _wait_for(err, "listening on mic", 120, seen)
+        _wait_for_recording(f"{null_sinks['mic']}.monitor", 10)  # "listening" means capturing
         subprocess.run(["paplay", "-d", null_sinks["mic"], str(question)], check=True)
         turn = json.loads(_wait_for(out, '"route"', 60, seen))
         time.sleep(6)  # let the reply finish playing into the speaker sink

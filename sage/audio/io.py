@@ -113,9 +113,14 @@ class Microphone:
             self._queue.get_nowait()
             self._queue.put_nowait(block)
 
+    def start(self) -> None:
+        """Begin capturing; what is heard before :meth:`blocks` is read waits in the queue."""
+        if not self._stream.active:
+            self._stream.start()
+
     def blocks(self) -> Iterator[bytes]:
         """16 kHz mono s16 blocks until :meth:`stop`."""
-        self._stream.start()
+        self.start()
         try:
             while not self._stop.is_set():
                 try:
