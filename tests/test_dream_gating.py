@@ -240,6 +240,50 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     store.close()
 
 
+def test_a_small_dream_promotes_a_student_that_learned_the_households_repeats(
+    tmp_path: Path, models: ModelCache
+) -> None:
+    """A bigger teacher (the 0.5B draft) teaches the 135M model a day of six questions,
+    four of them asked again in other words: the repeats gain, nothing regresses, the
+    adapter is promoted, trust rises and the answers change."""
+    pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
+    from sage.cascade.chat import ChatModel
+    from sage.dream.distill import Distill
+
+    config = small_config(tmp_path)
+    config = dataclasses.replace(config, dream=dataclasses.replace(
+        config.dream, teacher_role="draft", steps=16, learning_rate=3e-4,
+        regression_questions=8, modifiers=0))  # fmt: skip
+    daemon = daemon_for(config, models)
+    questions = ["What is the capital of France?", "Name a primary colour.", "What do bees make?",
+                 "Who wrote Hamlet?", "What is the largest ocean?",
+                 "How many legs does a spider have?"]  # fmt: skip
+    for text in [*questions, *(f"Hey, {q[0].lower()}{q[1:]}" for q in questions[:4])]:
+        daemon.pipeline.ask(text)
+    daemon.pipeline.close()
+    store = Store(tmp_path / "sage.db")
+    assert Dreamer(store, Distill(config, models, store, lambda: False)).run(
+        lambda: False, time.time()) == "done"  # fmt: skip
+    report = store.dream_runs(1)[0]["report"]
+    assert report["repeats"] and report["lessons"]["repeats"]
+    draft = report["students"]["draft"]
+    assert draft["decision"]["promoted"], draft
+    scores = draft["scores"]
+    assert scores["after"]["repeat_agreement"] >= scores["before"]["repeat_agreement"] + 0.05
+    adapter = tmp_path / "adapters" / "draft.gguf"
+    assert adapter.exists() and draft["trust_raised"]["by"] > 0
+    repeat = report["lessons"]["repeats"][0]["prompt"]
+    messages = [{"role": "system", "content": config.llm.system_prompt},
+                {"role": "user", "content": repeat}]  # fmt: skip
+    model = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    before = "".join(piece for piece, _ in model.stream(messages, 32))
+    model.use_adapter(adapter)
+    after = "".join(piece for piece, _ in model.stream(messages, 32))
+    model.close()
+    assert after != before  # the promoted adapter changes what the student says
+    store.close()
+
+
 def test_a_promotion_swaps_the_adapter_in_and_raises_trust_by_the_measured_gain(
     tmp_path: Path, models: ModelCache
 ) -> None:
