@@ -108,21 +108,19 @@ class Distill:
         return len(_to_relabel(report)) + 2 * len(report["students"])
 
     def label(self, unit: int, report: dict[str, Any]) -> str:
-        lessons = len(_to_relabel(report))
-        if unit < lessons:
-            return f"relabel {unit + 1}/{lessons}"
-        name = list(report["students"])[(unit - lessons) // 2]
-        return f"{'train' if (unit - lessons) % 2 == 0 else 'gate'} {name}"
+        step, name = _step(unit, report)
+        if step == "relabel":
+            return f"relabel {unit + 1}/{len(_to_relabel(report))}"
+        return f"{step} {name}"
 
     def do(self, unit: int, report: dict[str, Any]) -> None:
-        ids = _to_relabel(report)
-        if unit < len(ids):
-            self._relabel(*ids[unit], report)
+        step, name = _step(unit, report)
+        if step == "relabel":
+            self._relabel(*_to_relabel(report)[unit], report)
             return
         self.close()  # the teacher's memory goes back before torch takes its own
-        name = list(report["students"])[(unit - len(ids)) // 2]
         student, result = Student.named(name, self.config), report["students"][name]
-        if (unit - len(ids)) % 2 == 0:
+        if step == "train":
             self._train(student, report, result)
         else:
             self._gate(student, report, result)
@@ -169,9 +167,8 @@ class Distill:
 
     def _relabel(self, experience_id: int, slice_: str, report: dict[str, Any]) -> None:
         row = self._store.experience(experience_id)
-        dropped = report.setdefault("dropped", {})
         if row is None or row["route"] != "llm" or row["error"]:
-            dropped["not a language-model turn"] = dropped.get("not a language-model turn", 0) + 1
+            _count_drop(report, "not a language-model turn")
             return
         if self._teacher is None:
             self._teacher = self._open(self.config.dream.teacher_role, "teacher")
@@ -183,7 +180,7 @@ class Distill:
         )
         exact = deterministic.answer(text, datetime.fromtimestamp(row["at"]))
         if exact is not None and not _agrees(exact.reply, answer):
-            dropped["failed the exact check"] = dropped.get("failed the exact check", 0) + 1
+            _count_drop(report, "failed the exact check")
             return
         lessons = report.setdefault("lessons", {})
         lesson = {"prompt": text, "answer": answer, "domain": row["domain"],
@@ -270,6 +267,19 @@ class Distill:
         report["students"][student.name]["trust_raised"] = {
             "tier": student.tier, "contexts": contexts, "by": round(gain, 4)
         }  # fmt: skip
+
+
+def _step(unit: int, report: dict[str, Any]) -> tuple[str, str]:
+    """("relabel", "") for a relabelling unit, else ("train" | "gate", student name)."""
+    after = unit - len(_to_relabel(report))
+    if after < 0:
+        return "relabel", ""
+    return ("train" if after % 2 == 0 else "gate"), list(report["students"])[after // 2]
+
+
+def _count_drop(report: dict[str, Any], why: str) -> None:
+    dropped = report.setdefault("dropped", {})
+    dropped[why] = dropped.get(why, 0) + 1
 
 
 def _to_relabel(report: dict[str, Any]) -> list[tuple[int, str]]:

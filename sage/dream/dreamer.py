@@ -86,7 +86,8 @@ def split_by_question(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     train = [k for n, k in enumerate(kept) if n % HOLDOUT_EVERY != HOLDOUT_EVERY - 1]
     near = {i for i, mine in train if any(_contained(mine, h) for _, h in held_out)}
     selected = [i for i, _ in train if i not in near]
-    repeats = [i for i, same in collapsed if same in selected]
+    trained = set(selected)
+    repeats = [i for i, same in collapsed if same in trained]
     return {
         "selected": selected,
         "held_out": [i for i, _ in held_out],
