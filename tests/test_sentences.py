@@ -40,7 +40,22 @@ def test_first_sentence_arrives_before_the_rest() -> None:
             yield piece
 
     first = next(iter(split_sentences(stream())))  # type: ignore[arg-type]
-    assert first == "Hi there." and seen == ["Hi", " there.", " More"]
+    assert first == "Hi there." and seen == ["Hi", " there."]  # not a token later
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["It is 3", ".", "5 metres."], ["It is 3.5 metres."]),  # a digit: wait and see
+        (["Use it, e", ".", "g", ". daily."], ["Use it, e.g. daily."]),
+        (['He said "hi', ".", '"', " Bye."], ['He said "hi.', "Bye."]),  # lone quote dropped
+        (["Paris", ".", ".."], ["Paris."]),
+    ],
+)
+def test_a_sentence_ends_at_its_mark_unless_the_mark_may_go_on(
+    pieces: list[str], expected: list[str]
+) -> None:
+    assert list(split_sentences(pieces)) == expected
 
 
 def test_clean_for_speech() -> None:

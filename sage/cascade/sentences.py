@@ -6,10 +6,11 @@ import re
 from collections.abc import Generator, Iterable
 
 # A sentence ends at . ! ? followed by whitespace, unless the dot belongs to a number
-# ("3.5") or a common abbreviation ("e.g.", "Dr.").
-_END = re.compile(
-    r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)[.!?]+[\"')\]]*\s"
-)
+# ("3.5") or a common abbreviation ("e.g.", "Dr."). At the end of what has arrived it
+# ends there too, without waiting a token for the whitespace, unless a digit or a single
+# letter comes before the dot ("3." may go on as "3.5", "e." as "e.g.").
+_NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)"
+_END = re.compile(_NOT_ABBREVIATION + r"(?:[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$)")
 _CLAUSE = re.compile(r"[,;:]\s")
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
@@ -34,14 +35,21 @@ def split_sentences(
     for piece in pieces:
         buffer += piece
         while (end := _boundary(buffer, first_clause_words if first else 0)) is not None:
-            sentence = clean_for_speech(buffer[:end])
+            sentence = _speakable(buffer[:end])
             buffer = buffer[end:]
             if sentence:
                 first = False
                 yield sentence
-    rest = clean_for_speech(buffer)
+    rest = _speakable(buffer)
     if rest:
         yield rest
+
+
+def _speakable(text: str) -> str:
+    """``text`` for the voice; "" when only punctuation is left (such as the closing quote
+    of a sentence that ended before the quote arrived)."""
+    text = clean_for_speech(text).lstrip("\"')] ")
+    return text if any(c.isalnum() for c in text) else ""
 
 
 def _boundary(text: str, clause_words: int) -> int | None:
