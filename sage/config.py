@@ -57,6 +57,9 @@ class SegmenterConfig:
     """Audio kept from before speech starts, so the first phoneme is not clipped."""
     hangover_ms: int = 700
     """Silence that closes an utterance."""
+    early_asr_ms: int = 210
+    """A pause this long inside speech starts recognition during the hang-over, so the
+    transcript is ready about when the utterance closes; 0 turns it off."""
     start_ms: int = 90
     """Speech needed (within the pre-roll window) to open an utterance."""
     min_speech_ms: int = 200
@@ -68,8 +71,10 @@ class SegmenterConfig:
         _check(self.aggressiveness in (0, 1, 2, 3), "segmenter.aggressiveness", "0..3")
         _check(self.frame_ms in (10, 20, 30), "segmenter.frame_ms", "10, 20 or 30")
         _check(self.max_utterance_s > 0, "segmenter.max_utterance_s", "> 0")
-        for key in ("preroll_ms", "hangover_ms", "start_ms", "min_speech_ms"):
+        for key in ("preroll_ms", "hangover_ms", "start_ms", "min_speech_ms", "early_asr_ms"):
             _check(getattr(self, key) >= 0, f"segmenter.{key}", ">= 0")
+        _check(self.early_asr_ms == 0 or self.early_asr_ms < self.hangover_ms,
+               "segmenter.early_asr_ms", "0 or < segmenter.hangover_ms")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ unloads the language models after REST's timeout, and runs the scheduled jobs: D
 (only when idle; it yields to the next utterance and resumes later), the heartbeat
 (budget refill, timers, status.json), trust decay and snapshot housekeeping.
 
+Recognition starts at the first pause in speech (segmenter.early_asr_ms), on the
+recognizer's thread, while the segmenter waits out the hang-over; when the utterance then
+closes with no more speech, its transcript is ready or nearly so.
+
 Shutdown order on SIGINT/SIGTERM: stop input, finish the turn under way (drain), close
 the output, stop the jobs, snapshot the conversation and free the models, close the store.
 """
@@ -15,11 +19,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 
 from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
-from sage.audio.segmenter import Segmenter, Utterance
+from sage.audio.segmenter import Pause, Segmenter, Utterance
 from sage.audio.wakeword import WakeWordGate
 from sage.dream.distill import Distill
 from sage.dream.dreamer import Dreamer
@@ -28,6 +33,7 @@ from sage.metabolism.scheduler import Scheduler
 from sage.metabolism.states import Event, State
 from sage.pipeline import Pipeline, Turn
 from sage.services.notify import Notifier
+from sage.speech.asr import Transcript
 
 _LOGGER = logging.getLogger(__name__)
 BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
@@ -53,7 +59,9 @@ class Daemon:
         self._watchdog_s = watchdog_s
         """Seconds between heartbeats through the pipeline (0: no watchdog)."""
         self._next_ping = 0.0
-        self.segmenter = Segmenter(pipeline.config.segmenter)
+        self.segmenter = Segmenter(pipeline.config.segmenter, on_pause=self._recognize_early)
+        self._early: tuple[float, Future[Transcript]] | None = None
+        """(speech_ended_at, recognition) started at the last pause."""
         self._wake = wake
         self._after_turn = after_turn
         """Called after each turn; the microphone uses it to drop SAGE's own voice."""
@@ -108,11 +116,21 @@ class Daemon:
         for utterance in self.segmenter.flush():
             self._turn(utterance)
 
+    def _recognize_early(self, pause: Pause) -> None:
+        """Recognise the speech so far; the hang-over decides whether it was all of it."""
+        if self._early is not None:
+            self._early[1].cancel()  # speech went on: a recognition still queued is stale
+        self._early = (pause.speech_ended_at, self.pipeline.recognizer.begin(pause.pcm))
+
     def _turn(self, utterance: Utterance) -> None:
         vad_ms = self.segmenter.vad_seconds * 1000
         self.segmenter.vad_seconds = 0.0
+        early, self._early = self._early, None
+        if early is not None and early[0] != utterance.speech_ended_at:
+            early[1].cancel()
+            early = None
         try:
-            turn = self.pipeline.hear(utterance, vad_ms)
+            turn = self.pipeline.hear(utterance, vad_ms, early[1] if early else None)
         except Exception:  # one bad utterance must never stop the daemon
             _LOGGER.exception("turn failed; listening on")
             return

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from sage.services.control import ServiceControl
 from sage.speech.asr import (
     GrammarRecognizer,
     SpeechRecognizer,
+    Transcript,
     WhisperRecognizer,
     hotwords_for,
 )
@@ -54,6 +56,8 @@ LLM_UNAVAILABLE_REPLY = "Sorry, I can't answer that right now: my language model
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 SENTENCE_QUEUE = 8
 """Sentences the LLM may run ahead of the voice; the producer blocks beyond that."""
+FIRST_ITEM_HOLD_S = 1.0
+"""Longest the LLM waits for the first sentence's audio before it goes on regardless."""
 
 T = TypeVar("T")
 
@@ -118,8 +122,14 @@ def _ms_since(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def threaded(items: Iterator[T], maxsize: int) -> Iterator[T]:
+def threaded(
+    items: Iterator[T], maxsize: int, after_first: threading.Event | None = None
+) -> Iterator[T]:
     """Run a blocking generator on a worker thread; hand its items over a bounded queue.
+
+    With ``after_first``, the worker waits for that event (at most FIRST_ITEM_HOLD_S)
+    after its first item: on a small CPU the voice then has the cores to itself for the
+    first sentence's audio, and the model goes on while it plays.
 
     If the consumer stops early, the worker is told to stop after its current item and
     the producing generator is closed (which ends a llama.cpp stream).
@@ -131,10 +141,12 @@ def threaded(items: Iterator[T], maxsize: int) -> Iterator[T]:
 
     def work() -> None:
         try:
-            for item in items:
+            for n, item in enumerate(items):
                 if cancelled.is_set():
                     break
                 box.put(item)
+                if n == 0 and after_first is not None:
+                    after_first.wait(FIRST_ITEM_HOLD_S)
         except BaseException as exc:  # re-raised on the consumer's thread
             failure.append(exc)
         finally:
@@ -338,15 +350,23 @@ class Pipeline:
 
     # -- turns --------------------------------------------------------------------
 
-    def hear(self, utterance: Utterance, vad_ms: float = 0.0) -> Turn:
-        """Recognise and answer one utterance."""
+    def hear(
+        self, utterance: Utterance, vad_ms: float = 0.0, early: Future[Transcript] | None = None
+    ) -> Turn:
+        """Recognise and answer one utterance; ``early`` is its recognition, started at the
+        pause that the utterance ended with (the daemon starts it during the hang-over).
+
+        Timings: "asr" is how long the answer waited for the transcript after the
+        utterance closed, "asr_compute" how long recognition took wherever it ran."""
         t0 = time.perf_counter()
-        measure = self._meter.start()
-        transcript = self.recognizer.transcribe(utterance.pcm)
-        timings = {"vad": vad_ms, "asr": transcript.asr_ms}
+        if early is None:
+            early = self.recognizer.begin(utterance.pcm)
+        transcript = early.result()
+        timings = {"vad": vad_ms, "asr": _ms_since(t0), "asr_compute": transcript.asr_ms}
         asr = {"grammar": transcript.grammar_text, "whisper": transcript.whisper_text}
         if not transcript.text:
             return self._log(Turn("", "none", "", transcript.tier, timings, asr=asr))
+        measure = self._meter.start(cpu_s=transcript.cpu_s)
         return self._answer(transcript.text, transcript.tier, t0, timings, asr, measure)
 
     def ask(self, text: str) -> Turn:
@@ -469,7 +489,7 @@ class Pipeline:
                     timings["llm_load"] = load_ms
                     speech.exclude(load_ms)
                 answer = responder.respond(text, stats, context, allowance)
-                for sentence in threaded(answer, SENTENCE_QUEUE):
+                for sentence in threaded(answer, SENTENCE_QUEUE, speech.started):
                     sentences.append(sentence)
                     self._say(sentence, speech)
         except SageError as exc:
@@ -566,6 +586,8 @@ class Pipeline:
 
     def close(self) -> None:
         """Snapshot the conversation, free the models, then close the store."""
+        if self._recognizer is not None:
+            self._recognizer.close()
         self.unload_llm()
         if self.store is not None:
             self.store.close()
@@ -578,6 +600,8 @@ class _SpeechTimer:
         self._t0 = t0
         self._timings = timings
         self._sentence_at: float | None = None
+        self.started = threading.Event()
+        """Set when the first audio is ready (the LLM may go on generating)."""
 
     def exclude(self, ms: float) -> None:
         """Leave ``ms`` (a model load) out of first_audio."""
@@ -593,3 +617,4 @@ class _SpeechTimer:
         now = time.perf_counter()
         self._timings["tts_first_audio"] = (now - self._sentence_at) * 1000
         self._timings["first_audio"] = (now - self._t0) * 1000
+        self.started.set()

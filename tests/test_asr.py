@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from sage.audio.wav import read_wav
@@ -12,7 +13,13 @@ from sage.catalog import ModelCache
 from sage.config import AsrConfig
 from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.rules import DEFAULT_RULES, load_rules
-from sage.speech.asr import GrammarRecognizer, SpeechRecognizer, WhisperRecognizer, hotwords_for
+from sage.speech.asr import (
+    GrammarRecognizer,
+    SpeechRecognizer,
+    WhisperRecognizer,
+    hotwords_for,
+    with_trailing_silence,
+)
 
 
 def word_errors(heard: str, said: str) -> int:
@@ -78,3 +85,33 @@ def test_espeak_voice(recognizer: SpeechRecognizer, speak_espeak, text: str) -> 
 def test_silence_is_no_speech(recognizer: SpeechRecognizer) -> None:
     transcript = recognizer.transcribe(b"\x00\x00" * 16000 * 2)
     assert (transcript.text, transcript.tier) == ("", "none")
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [("Thank you.", "grammar"), ("Good evening.", "grammar"), ("What does a bee make?", "whisper")],
+)
+@pytest.mark.parametrize("tail_s", [0.21, 0.7])
+def test_the_grammar_decides_alike_at_a_pause_and_after_the_hang_over(
+    recognizer: SpeechRecognizer, speak_piper, text: str, tier: str, tail_s: float
+) -> None:  # type: ignore[no-untyped-def]
+    # Recognition starts at a 210 ms pause; the hang-over closes the utterance at 700 ms.
+    speech = read_wav(speak_piper(f"tail_{normalise(text).replace(' ', '_')}", text))
+    spoken = np.trim_zeros(np.frombuffer(speech, "<i2"), "b").tobytes()
+    pcm = spoken + bytes(int(16000 * tail_s) * 2)
+    assert recognizer.transcribe(pcm).tier == tier
+
+
+def test_trailing_silence_is_cut_or_padded_to_the_standard() -> None:
+    frame = 320  # 10 ms
+    voiced = b"\x01\x00" * 160
+
+    def is_speech(chunk: bytes) -> bool:
+        return chunk == voiced
+
+    speech = voiced * 5
+    for quiet in (0, 4, 10, 30):
+        assert with_trailing_silence(speech + bytes(frame * quiet), is_speech, 100) == (
+            speech + bytes(frame * 10)
+        )
+    assert with_trailing_silence(b"", is_speech, 100) == bytes(frame * 10)

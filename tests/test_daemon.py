@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import pytest
 
@@ -14,6 +15,7 @@ from sage.config import Config, WakeConfig
 from sage.daemon import Daemon
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline, Turn
+from sage.speech.asr import SpeechRecognizer, Transcript
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +50,41 @@ def test_stop_ends_the_loop_after_the_current_turn(pipeline: Pipeline, speak_pip
     assert rules_of(daemon.run(wav_source(wav))) == ["greeting"]
 
 
+def test_recognition_starts_at_the_pause_before_the_hang_over_ends(
+    pipeline: Pipeline, speak_piper, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    wav = speak_piper("early", "What day is it today?", "Why is the sky blue?")
+    events: list[tuple[str, int]] = []
+    begin = SpeechRecognizer.begin
+
+    def spy(self: SpeechRecognizer, pcm: bytes) -> Future[Transcript]:
+        events.append(("recognise", len(pcm)))
+        return begin(self, pcm)
+
+    monkeypatch.setattr(SpeechRecognizer, "begin", spy)
+    hear = pipeline.hear
+    monkeypatch.setattr(pipeline, "hear", lambda u, v, e: events.append(("close", len(u.pcm)))
+                        or hear(u, v, e))  # fmt: skip
+    turns = Daemon(pipeline).run(wav_source(wav))
+    assert [t.rule for t in turns] == ["date", None]
+    assert turns[1].transcript.lower().startswith("why is the sky blue")
+    # One recognition per utterance, begun on its speech before the silence closed it.
+    assert [kind for kind, _ in events] == ["recognise", "close"] * 2
+    assert events[0][1] < events[1][1] and events[2][1] < events[3][1]
+
+
 class ExplodingPipeline(Pipeline):
     """A pipeline whose second turn raises, as a native library bug would."""
 
     calls = 0
 
-    def hear(self, utterance: Utterance, vad_ms: float = 0.0) -> Turn:
+    def hear(
+        self, utterance: Utterance, vad_ms: float = 0.0, early: Future[Transcript] | None = None
+    ) -> Turn:
         self.calls += 1
         if self.calls == 2:
             raise RuntimeError("native crash stand-in")
-        return super().hear(utterance, vad_ms)
+        return super().hear(utterance, vad_ms, early)
 
 
 def test_one_bad_turn_does_not_stop_the_daemon(

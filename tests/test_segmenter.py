@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sage.audio.segmenter import Endpointer, Segmenter, Utterance
+from sage.audio.segmenter import Endpointer, Pause, Segmenter, Utterance
 from sage.audio.wav import read_wav
 from sage.config import SegmenterConfig
+from sage.errors import ConfigError
 
 CFG = SegmenterConfig(
     frame_ms=30,
@@ -72,6 +73,28 @@ def test_times_are_stream_seconds() -> None:
     assert utt.started_at == pytest.approx(0.03 * 20 - 0.03 * 7, abs=1e-9)
     assert utt.speech_ended_at == pytest.approx(0.03 * 40)
     assert utt.closed_at == pytest.approx(0.03 * 50)
+
+
+def test_a_pause_is_reported_before_the_hang_over_with_the_utterances_key() -> None:
+    config = SegmenterConfig(**{**CFG.__dict__, "early_asr_ms": 120})  # 4 frames
+    pauses: list[Pause] = []
+    ep = Endpointer(config, pauses.append)
+    out = []
+    # speech, a 5-frame pause (reported, then bridged), speech, silence that closes it
+    for i, ch in enumerate("." * 5 + "#" * 10 + "." * 5 + "#" * 10 + "." * 20):
+        if (utt := ep.feed(FRAME, ch == "#", (i + 1) * 0.03)) is not None:
+            out.append(utt)
+    (utt,) = out
+    assert [len(p.pcm) // len(FRAME) for p in pauses] == [8 + 7 + 4, 8 + 7 + 5 + 10 + 4]
+    assert pauses[0].speech_ended_at != utt.speech_ended_at  # stale: speech went on
+    assert pauses[1].speech_ended_at == utt.speech_ended_at
+    assert utt.pcm.startswith(pauses[1].pcm)
+
+
+def test_early_recognition_must_come_before_the_hang_over_ends() -> None:
+    with pytest.raises(ConfigError, match="segmenter.early_asr_ms"):
+        SegmenterConfig(hangover_ms=300, early_asr_ms=300)
+    assert SegmenterConfig(hangover_ms=0, early_asr_ms=0).early_asr_ms == 0
 
 
 def test_segmenter_frames_arbitrary_blocks() -> None:

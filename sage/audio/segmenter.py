@@ -3,6 +3,11 @@
 The decision logic (:class:`Endpointer`) is pure: it takes one frame, whether the frame
 is voiced, and the stream time, so tests feed numbers. :class:`Segmenter` adds framing
 and the real VAD.
+
+A short pause inside speech (``early_asr_ms``) is reported as a :class:`Pause` before the
+hang-over decides whether the utterance has ended, so recognition can run during the
+hang-over instead of after it. The utterance that closes without more speech has the
+same ``speech_ended_at`` as its last pause (the key that tells a stale pause).
 """
 
 from __future__ import annotations
@@ -43,6 +48,17 @@ class Utterance:
         return len(self.pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A pause inside an open utterance: the speech so far, for early recognition."""
+
+    pcm: bytes
+    """The utterance's audio up to now (pre-roll included)."""
+    speech_ended_at: float
+    """Stream seconds at the end of the last voiced frame: the key of the utterance that
+    closes if no speech follows."""
+
+
 class _Mode(Enum):
     IDLE = "idle"
     SPEECH = "speech"
@@ -53,8 +69,11 @@ class _Mode(Enum):
 class Endpointer:
     """Pure utterance boundary logic over fixed-length frames."""
 
-    def __init__(self, config: SegmenterConfig) -> None:
+    def __init__(
+        self, config: SegmenterConfig, on_pause: Callable[[Pause], None] | None = None
+    ) -> None:
         self.config = config
+        self._on_pause = on_pause
         frame_s = config.frame_ms / 1000
         self._frame_s = frame_s
         self._start_frames = max(1, round(config.start_ms / config.frame_ms))
@@ -62,6 +81,7 @@ class Endpointer:
             maxlen=max(self._start_frames, round(config.preroll_ms / config.frame_ms))
         )
         self._hangover_frames = max(1, round(config.hangover_ms / config.frame_ms))
+        self._pause_frames = round(config.early_asr_ms / config.frame_ms)
         self._min_voiced = round(config.min_speech_ms / config.frame_ms)
         self._max_frames = max(1, round(config.max_utterance_s / frame_s))
         self._mode = _Mode.IDLE
@@ -97,6 +117,8 @@ class Endpointer:
             self._speech_ended_at = now
         else:
             self._silence_run += 1
+            if self._silence_run == self._pause_frames and self._on_pause is not None:
+                self._on_pause(Pause(b"".join(self._frames), self._speech_ended_at))
         if len(self._frames) >= self._max_frames:
             return self._close(now, capped=True)
         if self._silence_run >= self._hangover_frames:
@@ -142,9 +164,12 @@ class Segmenter:
     """Frames a PCM stream, asks webrtcvad about each frame, and yields utterances."""
 
     def __init__(
-        self, config: SegmenterConfig, is_speech: Callable[[bytes], bool] | None = None
+        self,
+        config: SegmenterConfig,
+        is_speech: Callable[[bytes], bool] | None = None,
+        on_pause: Callable[[Pause], None] | None = None,
     ) -> None:
-        self.endpointer = Endpointer(config)
+        self.endpointer = Endpointer(config, on_pause)
         self._frame_bytes = SAMPLE_RATE * config.frame_ms // 1000 * SAMPLE_WIDTH
         self._frame_s = config.frame_ms / 1000
         if is_speech is None:

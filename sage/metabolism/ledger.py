@@ -56,7 +56,8 @@ class Cost:
     """None where the host has no power sensor SAGE can read."""
 
 
-def _cpu_seconds() -> float:
+def cpu_seconds() -> float:
+    """CPU-seconds this process has used (all threads)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -115,9 +116,10 @@ class Meter:
             return "nvml"
         return "ina3221" if self._power is not None else "none"
 
-    def start(self) -> Callable[[], Cost]:
-        """Begin measuring; call the returned function when the work is done."""
-        cpu0, wall0 = _cpu_seconds(), time.monotonic()
+    def start(self, cpu_s: float = 0.0) -> Callable[[], Cost]:
+        """Begin measuring; call the returned function when the work is done. ``cpu_s``:
+        CPU-seconds the same work already spent (measured elsewhere, on another thread)."""
+        cpu0, wall0 = cpu_seconds() - cpu_s, time.monotonic()
         energy0 = self._energy() if self._energy is not None else None
         power0 = self._power() if self._power is not None else None
 
@@ -130,6 +132,6 @@ class Meter:
             elif power0 is not None and self._power is not None:
                 power1 = self._power() or power0
                 joules = (power0 + power1) / 2 / 1000 * (time.monotonic() - wall0)
-            return Cost(cpu_s=max(0.0, _cpu_seconds() - cpu0), joules=joules)
+            return Cost(cpu_s=max(0.0, cpu_seconds() - cpu0), joules=joules)
 
         return stop
