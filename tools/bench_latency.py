@@ -2,9 +2,12 @@
 """Latency of the voice loop per path, on generated speech, with the daemon's warm models.
 
 For each path (pattern rules, LLM) at least 20 utterances are spoken by Piper (and the
-pattern phrases also by espeak-ng), segmented by the real VAD and answered by the real
-pipeline into a null sink. Writes JSON with p50/p95 of every stage and of end-of-speech →
-first reply audio, the share of ASR tiers, and peak RSS.
+pattern phrases also by espeak-ng) and played into the daemon's own loop at real-time
+pace, 30 ms blocks as a microphone delivers them: the real VAD segments them, recognition
+starts at the first pause (segmenter.early_asr_ms) while the hang-over runs, and the real
+pipeline answers into a null sink. Writes JSON with p50/p95 of every stage, of
+hand-over → first reply audio ("first_audio") and of end of speech → first reply audio
+("speech_end_to_audio", the hang-over included), the share of ASR tiers, and peak RSS.
 
     .venv/bin/python tools/bench_latency.py [--out tools/results/bench_latency.json]
                                             [--facts tools/eval/household.md]
@@ -14,8 +17,9 @@ cold, the standing prefix is snapshotted and stays in the cache for every turn).
 --facts the standing prefix carries that household-facts file (about 740 tokens with the
 shipped one), as a configured home would.
 
-"first_audio" starts when the segmenter hands over the utterance; the segmenter's
-hang-over (config segmenter.hangover_ms) comes on top of it in live microphone use.
+"first_audio" starts when the segmenter hands over the utterance, after the hang-over
+(config segmenter.hangover_ms) of silence; "asr" is how long the answer then waited for
+its transcript, "asr_compute" how long recognition took, mostly during the hang-over.
 """
 
 from __future__ import annotations
@@ -33,16 +37,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sage.audio.io import NullSink
-from sage.audio.segmenter import Segmenter
 from sage.audio.wav import PcmAudio, read_wav, to_pcm16_mono
 from sage.catalog import ModelCache
 from sage.config import load_config
+from sage.daemon import Daemon
 from sage.metabolism.snapshots import SnapshotStore
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
@@ -95,15 +100,19 @@ LLM_QUESTIONS = [
     "How many continents are there?",
     "What does a bee make?",
 ]
-STAGES = ("vad", "asr", "match", "llm_first_token", "tts_first_audio", "first_audio")
+STAGES = ("vad", "asr", "asr_compute", "match", "llm_first_token", "tts_first_audio",
+          "first_audio", "speech_end_to_audio")  # fmt: skip
+BLOCK_S = 0.03
+TRAILING_SILENCE_S = 1.0
+"""After each clip: longer than the hang-over, so the utterance closes as it would live."""
 
 
 def piper_pcm(pipeline: Pipeline, text: str) -> bytes:
     chunks = list(pipeline.speaker.speak(text))
     rate = chunks[0].sample_rate
     audio = np.concatenate([np.frombuffer(c.pcm, np.int16) for c in chunks]).astype(np.float32)
-    pad = np.zeros(int(rate * 0.5), np.float32)
-    samples = np.concatenate([pad, audio / 32768.0, pad])[:, None]
+    lead, tail = (np.zeros(int(rate * s), np.float32) for s in (0.5, TRAILING_SILENCE_S))
+    samples = np.concatenate([lead, audio / 32768.0, tail])[:, None]
     return to_pcm16_mono(PcmAudio(samples, rate))
 
 
@@ -113,7 +122,7 @@ def espeak_pcm(text: str, workdir: Path) -> bytes | None:
     wav = workdir / "espeak.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), text], check=True)
     silence = b"\x00\x00" * 8000
-    return silence + read_wav(wav) + silence
+    return silence + read_wav(wav) + silence * round(TRAILING_SILENCE_S * 2)
 
 
 def cpu_model() -> str:
@@ -133,16 +142,30 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
+def real_time(pcm: bytes) -> Iterator[bytes]:
+    """``pcm`` in 30 ms blocks, each when a microphone would have delivered it."""
+    block = int(BLOCK_S * 32000)
+    start = time.perf_counter()
+    for n, offset in enumerate(range(0, len(pcm), block)):
+        time.sleep(max(0.0, start + n * BLOCK_S - time.perf_counter()))
+        yield pcm[offset : offset + block]
+
+
 def run_path(pipeline: Pipeline, clips: list[tuple[str, str, bytes]]) -> dict[str, object]:
+    config = pipeline.config.segmenter
+    hangover_ms = round(config.hangover_ms / config.frame_ms) * config.frame_ms
     turns: list[dict[str, Any]] = []
     for voice, text, pcm in clips:
-        segmenter = Segmenter(pipeline.config.segmenter)
-        utterances = list(segmenter.push(pcm)) + list(segmenter.flush())
-        if not utterances:
+        heard = Daemon(pipeline).run(real_time(pcm))
+        if not heard:
             turns.append({"voice": voice, "said": text, "route": "none", "timings_ms": {}})
             continue
-        turn = pipeline.hear(utterances[0], segmenter.vad_seconds * 1000)
-        turns.append({"voice": voice, "said": text, **turn.to_json()})
+        turn = heard[0].to_json()
+        if "first_audio" in turn["timings_ms"]:
+            turn["timings_ms"]["speech_end_to_audio"] = (
+                hangover_ms + turn["timings_ms"]["first_audio"]
+            )
+        turns.append({"voice": voice, "said": text, **turn})
     stages = {
         stage: percentiles([t["timings_ms"][stage] for t in turns if stage in t["timings_ms"]])
         for stage in STAGES
@@ -211,7 +234,7 @@ def main() -> int:
         "pattern": run_path(pipeline, pattern_clips),
         "llm": run_path(pipeline, llm_clips),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "segmenter_hangover_ms": config.segmenter.hangover_ms,
+        "segmenter": dataclasses.asdict(config.segmenter),
     }
     pipeline.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
