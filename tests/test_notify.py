@@ -88,6 +88,9 @@ class Gate:
             self.open.wait(60)
         return self.inner.transcribe(pcm)  # type: ignore[attr-defined]
 
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
 
 def test_no_watchdog_while_a_stage_is_blocked(
     config: Config, models: ModelCache, listener: tuple[str, socket.socket]
