@@ -5,6 +5,8 @@ tokens come from ``Llama.generate``. A logits processor sees the very row the sa
 picks from, so each token's log-probability is read where it is decided: no second
 pass, no ``echo=True`` (whose log-probs are misaligned by one position), and the same
 code holds when a draft model proposes tokens.
+
+Every llama.cpp computation runs on one thread (:mod:`sage.cascade.llama_thread`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sage.cascade.llama_thread import on_llama_thread, pinned
 from sage.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -157,6 +160,11 @@ class ChatModel:
 
         Closing the iterator stops generation at once (early exit).
         """
+        return pinned(self._stream(messages, max_tokens))
+
+    def _stream(
+        self, messages: list[dict[str, str]], max_tokens: int
+    ) -> Iterator[tuple[str, float]]:
         tokens, stops = self.prompt_tokens(messages)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
@@ -187,15 +195,21 @@ class ChatModel:
             "root ::= " + " | ".join(json.dumps(option) for option in options), verbose=False
         )
         tokens, _ = self.prompt_tokens(messages)
-        chosen: list[int] = []
-        text = ""
-        for token in self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0, grammar=grammar):
-            if self._is_end(token) or len(chosen) >= 48:
-                break
-            chosen.append(token)
-            text = self.llm.detokenize(chosen).decode("utf-8", errors="replace")
-            if text in options and not any(o.startswith(text) and o != text for o in options):
-                break
+
+        def pick() -> str:
+            chosen: list[int] = []
+            text = ""
+            for token in self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0,
+                                           grammar=grammar):  # fmt: skip
+                if self._is_end(token) or len(chosen) >= 48:
+                    break
+                chosen.append(token)
+                text = self.llm.detokenize(chosen).decode("utf-8", errors="replace")
+                if text in options and not any(o.startswith(text) and o != text for o in options):
+                    break
+            return text
+
+        text = on_llama_thread(pick)
         return text if text in options else options[-1]
 
     def use_adapter(self, path: Path | None, scale: float = 1.0) -> None:
@@ -233,7 +247,20 @@ class ChatModel:
         """Evaluate a prompt so the next one sharing its prefix starts from the cache."""
         tokens, _ = self.prompt_tokens(messages)
         self.llm.reset()
-        self.llm.eval(tokens)
+        on_llama_thread(lambda: self.llm.eval(tokens))
+
+    def answer_logits(self, prompt: list[int], answer: list[int]) -> np.ndarray:
+        """The logits that predicted each answer token after the prompt (teacher forcing;
+        the model must keep every row: ``all_logits``)."""
+
+        def forced() -> np.ndarray:
+            self.llm.reset()
+            self.llm.eval(prompt + answer)
+            rows = np.array(self.llm.scores[len(prompt) - 1 : len(prompt) + len(answer) - 1])
+            self.llm.reset()
+            return rows
+
+        return on_llama_thread(forced)
 
     def save_state(self, path: Path) -> int:
         """Write the KV cache and its tokens as a llama.cpp state file; the token count."""

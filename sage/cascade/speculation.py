@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from llama_cpp.llama_speculative import LlamaDraftModel
 
+from sage.cascade.llama_thread import on_llama_thread
+
 
 def resolve_mode(setting: str, gpu_offload: bool) -> str:
     """The config's "auto": adaptive where llama.cpp runs on a GPU, off on a CPU-only build.
@@ -129,9 +131,13 @@ class DraftProposer(CountingProposer):
 
     def propose(self, input_ids: list[int]) -> list[int]:
         """Greedy continuation by the draft model."""
-        proposal: list[int] = []
-        for token in self.draft.generate(input_ids, temp=0.0, repeat_penalty=1.0):
-            proposal.append(int(token))
-            if len(proposal) >= self.k:
-                break
-        return proposal
+
+        def greedy() -> list[int]:
+            proposal: list[int] = []
+            for token in self.draft.generate(input_ids, temp=0.0, repeat_penalty=1.0):
+                proposal.append(int(token))
+                if len(proposal) >= self.k:
+                    break
+            return proposal
+
+        return on_llama_thread(greedy)

@@ -62,16 +62,13 @@ def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float
     for example in examples:
         prompt, _ = model.prompt_tokens(example.messages)
         answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
-        model.llm.reset()
-        model.llm.eval(prompt + answer)
-        logits = np.asarray(model.llm.scores[len(prompt) - 1 : len(prompt) + len(answer) - 1])
+        logits = model.answer_logits(prompt, answer)
         target = np.asarray(answer)
         agreed += int(np.sum(np.argmax(logits, axis=1) == target))
         peak = logits.max(axis=1)
         log_z = peak + np.log(np.exp(logits - peak[:, None]).sum(axis=1))
         nll += float(np.sum(log_z - logits[np.arange(len(answer)), target]))
         total += len(answer)
-    model.llm.reset()
     return (agreed / total, nll / total) if total else (0.0, 0.0)
 
 
