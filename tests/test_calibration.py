@@ -12,6 +12,7 @@ from sage.cascade.calibration import (
     Sample,
     answer_all,
     calibrate,
+    cross_validate,
     expected_calibration_error,
     load_questions,
 )
@@ -51,6 +52,17 @@ def test_separable_samples_get_separating_thresholds() -> None:
     assert result.escalation_rate == pytest.approx(0.4)
     assert result.accuracy_when_sure == 1.0
     assert result.escalate_low_prob in LOW_PROB_GRID and result.escalate_mean_nll in MEAN_NLL_GRID
+
+
+def test_held_out_figures_do_not_flatter_thresholds_fitted_on_noise() -> None:
+    rng = np.random.default_rng(0)  # statistics that say nothing about correctness
+    samples = [sample(bool(rng.random() < 0.7), rng.random(), rng.random() * 1.5)
+               for _ in range(60)]  # fmt: skip
+    fitted, held_out = calibrate(samples), cross_validate(samples)
+    assert fitted.balanced_accuracy > 0.6  # the grid finds a pattern in the noise...
+    assert held_out.balanced_accuracy < 0.55  # ...that does not hold for unseen samples
+    separable = [sample(True, 0.9, 0.05), sample(False, 0.1, 1.0)] * 8
+    assert cross_validate(separable).balanced_accuracy == 1.0
 
 
 def test_calibration_on_a_small_labelled_set_with_a_real_model(models: ModelCache) -> None:

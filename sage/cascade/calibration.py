@@ -3,7 +3,9 @@
 A model answers each question; its token statistics are paired with whether the answer
 passed the question's check. The thresholds that best separate wrong answers from right
 ones (balanced accuracy of "unsure" predicting "wrong") are chosen, and the calibration
-error of the model's confidence is reported.
+error of the model's confidence is reported. Figures for thresholds fitted and scored on
+the same few questions flatter them, so :func:`cross_validate` also scores each question
+with thresholds fitted without it (k folds).
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(error)
 
 
+def _balanced_accuracy(unsure: np.ndarray, correct: np.ndarray) -> float:
+    """Of "unsure" as a predictor of "wrong"."""
+    wrong = ~correct
+    tpr = (unsure & wrong).sum() / wrong.sum() if wrong.any() else 1.0
+    tnr = (~unsure & correct).sum() / correct.sum() if correct.any() else 1.0
+    return float((tpr + tnr) / 2)
+
+
 def calibrate(samples: list[Sample]) -> Calibration:
     """Choose thresholds on ``samples`` and report the calibration error."""
     if not samples:
@@ -121,10 +131,7 @@ def calibrate(samples: list[Sample]) -> Calibration:
     for low_prob in LOW_PROB_GRID:
         for mean_nll in MEAN_NLL_GRID:
             unsure = np.array([_unsure(s.uncertainty, low_prob, mean_nll) for s in samples])
-            wrong = ~correct
-            tpr = (unsure & wrong).sum() / wrong.sum() if wrong.any() else 1.0
-            tnr = (~unsure & correct).sum() / correct.sum() if correct.any() else 1.0
-            score = (tpr + tnr) / 2
+            score = _balanced_accuracy(unsure, correct)
             # Ties go to fewer escalations: each one costs a base-model answer.
             key = (score, -unsure.mean(), low_prob, mean_nll)
             if best is None or key[:2] > best[:2]:
@@ -146,10 +153,43 @@ def calibrate(samples: list[Sample]) -> Calibration:
     )
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Each sample judged by thresholds fitted on the other folds."""
+
+    folds: int
+    balanced_accuracy: float
+    escalation_rate: float
+    accuracy_when_sure: float
+
+
+def cross_validate(samples: list[Sample], folds: int = 4) -> HeldOut:
+    """Out-of-fold figures: fold k holds every k-th sample (so domains mix); its samples
+    are judged with the thresholds :func:`calibrate` fits on the rest."""
+    if len(samples) < folds:
+        raise ValueError(f"{len(samples)} samples cannot make {folds} folds")
+    unsure = np.zeros(len(samples), dtype=bool)
+    for k in range(folds):
+        fit = calibrate([s for i, s in enumerate(samples) if i % folds != k])
+        for i in range(k, len(samples), folds):
+            unsure[i] = _unsure(
+                samples[i].uncertainty, fit.escalate_low_prob, fit.escalate_mean_nll
+            )
+    correct = np.array([s.correct for s in samples], dtype=bool)
+    sure = ~unsure
+    return HeldOut(
+        folds=folds,
+        balanced_accuracy=round(_balanced_accuracy(unsure, correct), 4),
+        escalation_rate=round(float(unsure.mean()), 4),
+        accuracy_when_sure=round(float(correct[sure].mean()), 4) if sure.any() else 0.0,
+    )
+
+
 def report(calibration: Calibration, samples: list[Sample]) -> dict[str, Any]:
     """A JSON-ready report."""
     return {
         "calibration": asdict(calibration),
+        "held_out": asdict(cross_validate(samples)),
         "config": {
             "cascade": {
                 "escalate_low_prob": calibration.escalate_low_prob,
