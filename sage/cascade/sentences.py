@@ -35,17 +35,17 @@ def split_sentences(
     for piece in pieces:
         buffer += piece
         while (end := _boundary(buffer, first_clause_words if first else 0)) is not None:
-            sentence = _speakable(buffer[:end])
+            sentence = _speech_text(buffer[:end])
             buffer = buffer[end:]
             if sentence:
                 first = False
                 yield sentence
-    rest = _speakable(buffer)
+    rest = _speech_text(buffer)
     if rest:
         yield rest
 
 
-def _speakable(text: str) -> str:
+def _speech_text(text: str) -> str:
     """``text`` for the voice; "" when only punctuation is left (such as the closing quote
     of a sentence that ended before the quote arrived)."""
     text = clean_for_speech(text).lstrip("\"')] ")
