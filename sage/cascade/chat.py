@@ -246,8 +246,12 @@ class ChatModel:
     def warm(self, messages: list[dict[str, str]]) -> None:
         """Evaluate a prompt so the next one sharing its prefix starts from the cache."""
         tokens, _ = self.prompt_tokens(messages)
-        self.llm.reset()
-        on_llama_thread(lambda: self.llm.eval(tokens))
+
+        def evaluate() -> None:
+            self.llm.reset()
+            self.llm.eval(tokens)
+
+        on_llama_thread(evaluate)
 
     def answer_logits(self, prompt: list[int], answer: list[int]) -> np.ndarray:
         """The logits that predicted each answer token after the prompt (teacher forcing;

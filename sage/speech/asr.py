@@ -104,8 +104,10 @@ class GrammarRecognizer:
 
 
 MAX_PATH_COST = 2.6
-"""Score check on a grammar path: -ln(score) per 10 ms frame, x1000. Commands spoken by
-Piper cost 1.4-2.4; speech forced onto a command it does not contain cost 2.2-3.1."""
+"""Score check on a grammar path: -ln(score) per 10 ms frame, x1000. With the 500 ms tail
+and the first pass only, the benchmark's commands cost 1.0-1.9 (Piper) and 1.5-2.6
+(espeak-ng), questions forced onto a command 1.4-3.5: the cost drops the worst paths,
+UNEXPLAINED_SPEECH_MS separates the rest."""
 TRAILING_SILENCE_MS = 500
 """The path cost is per frame, so the silence after the speech dilutes it: recognised at a
 pause (200 ms of silence) a forced path costs more than after a 700 ms hang-over. Each
@@ -118,6 +120,7 @@ Measured on the benchmark's phrases (first pass only, no lattice): commands leav
 ms unexplained, questions forced onto a command 800-1740 ms."""
 _PS_FRAME_S = 0.01
 """pocketsphinx frame length (10 ms)."""
+_PS_FRAME_BYTES = int(SAMPLE_RATE * _PS_FRAME_S) * 2
 
 
 def _silences(segments: Iterable[Any]) -> list[tuple[int, int]]:
@@ -128,28 +131,27 @@ def _silences(segments: Iterable[Any]) -> list[tuple[int, int]]:
 def with_trailing_silence(pcm: bytes, vad: Callable[[bytes], bool], ms: int) -> bytes:
     """``pcm`` ending in exactly ``ms`` of unvoiced 10 ms frames: longer silence is cut,
     shorter is made up with digital silence."""
-    frame_bytes = int(SAMPLE_RATE * _PS_FRAME_S) * 2
-    end = len(pcm) - len(pcm) % frame_bytes
-    while end >= frame_bytes and not vad(pcm[end - frame_bytes : end]):
-        end -= frame_bytes
-    speech_end = end
-    quiet = (len(pcm) - speech_end) // frame_bytes
-    want = ms // 10
+    frame = _PS_FRAME_BYTES
+    speech_end = len(pcm) - len(pcm) % frame
+    while speech_end >= frame and not vad(pcm[speech_end - frame : speech_end]):
+        speech_end -= frame
+    quiet = (len(pcm) - speech_end) // frame
+    want = round(ms / 1000 / _PS_FRAME_S)
     if quiet >= want:
-        return pcm[: speech_end + want * frame_bytes]
-    return pcm + bytes((want - quiet) * frame_bytes)
+        return pcm[: speech_end + want * frame]
+    return pcm + bytes((want - quiet) * frame)
 
 
 def unexplained_speech_ms(
     pcm: bytes, silences: list[tuple[int, int]], vad: Callable[[bytes], bool]
 ) -> int:
     """Milliseconds of voiced 10 ms frames that fall inside the given silence spans."""
-    frame_bytes = int(SAMPLE_RATE * _PS_FRAME_S) * 2
+    size = _PS_FRAME_BYTES
     total = 0
     for start, end in silences:
         for frame in range(start, end + 1):
-            chunk = pcm[frame * frame_bytes : (frame + 1) * frame_bytes]
-            if len(chunk) == frame_bytes and vad(chunk):
+            chunk = pcm[frame * size : (frame + 1) * size]
+            if len(chunk) == size and vad(chunk):
                 total += 10
     return total
 
