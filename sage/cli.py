@@ -24,7 +24,7 @@ from sage.cascade.adapters import DOMAINS
 from sage.catalog import ModelCache
 from sage.config import Config, load_config
 from sage.daemon import Daemon
-from sage.dream.distill import Distill, rollback
+from sage.dream.distill import Distill, readable, rollback
 from sage.dream.dreamer import Dreamer, Progress
 from sage.errors import ModelError, SageError
 from sage.metabolism.metabolism import STATUS_FILE, Metabolism
@@ -333,7 +333,7 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
             print(f"DREAM {result}")
         if args.report or args.now:
             for run in store.dream_runs(limit=1 if args.now else 5):
-                print(json.dumps(run, indent=2))
+                print(json.dumps(readable(run), indent=2))
         else:
             print(f"DREAM runs nightly at {config.metabolism.dream_at} in the daemon; "
                   "`sage dream --now` runs it here, `--report` shows the last runs.")  # fmt: skip

@@ -293,11 +293,18 @@ class DreamConfig:
     teacher_role: str = "base"
     """Catalog role of the model whose careful answers are the lessons."""
     steps: int = 40
-    """Training steps per night (one example each); more memorise the lessons and forget
-    more of the rest (README, *DREAM on a synthetic day*)."""
+    """A domain modifier's training steps per night (one example each): it learns the
+    careful answers themselves, and more steps memorise them and forget more of the rest
+    (README, *DREAM on a synthetic day*)."""
+    learning_rate: float = 1e-3
+    """A modifier's learning rate."""
+    distil_steps: int = 240
+    """The draft's steps per night: it distils the teacher's next-token distributions,
+    which keep teaching on new questions where more steps on the answers alone forget."""
+    distil_learning_rate: float = 3e-4
+    """The draft's learning rate."""
     rank: int = 8
     """LoRA rank."""
-    learning_rate: float = 1e-3
     margin: float = 0.05
     """A student is promoted only if its held-out figure improves by this much: the
     draft's agreement by this many points, a modifier's mean NLL by this fraction."""
@@ -313,6 +320,8 @@ class DreamConfig:
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "dream.steps", ">= 1")
+        _check(self.distil_steps >= 1, "dream.distil_steps", ">= 1")
+        _check(self.distil_learning_rate > 0, "dream.distil_learning_rate", "> 0")
         _check(self.modifiers >= 0, "dream.modifiers", ">= 0")
         _check(self.rank >= 1, "dream.rank", ">= 1")
         _check(self.learning_rate > 0, "dream.learning_rate", "> 0")

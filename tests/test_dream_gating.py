@@ -87,7 +87,8 @@ def small_config(tmp_path: Path, states: Path | None = None) -> Config:
         cascade=CascadeConfig(draft_role="", speculation="off"),
         metabolism=MetabolismConfig(states_dir=states),
         dream=DreamConfig(
-            student_role="tiny", teacher_role="tiny", steps=8, regression_questions=4
+            student_role="tiny", teacher_role="tiny", steps=8, distil_steps=8,
+            regression_questions=4,
         ),
     )
 
@@ -252,7 +253,7 @@ def test_a_small_dream_promotes_a_student_that_learned_the_households_repeats(
 
     config = small_config(tmp_path)
     config = dataclasses.replace(config, dream=dataclasses.replace(
-        config.dream, teacher_role="draft", steps=16, learning_rate=3e-4,
+        config.dream, teacher_role="draft", distil_steps=16, distil_learning_rate=3e-4,
         regression_questions=8, modifiers=0))  # fmt: skip
     daemon = daemon_for(config, models)
     questions = ["What is the capital of France?", "Name a primary colour.", "What do bees make?",
@@ -394,7 +395,7 @@ def test_dream_training_yields_and_the_resumed_run_finishes(
     assert Dreamer(store, work).run(lambda: False, time.time()) == "done"
     run = store.dream_runs(1)[0]
     draft = run["report"]["students"]["draft"]
-    assert draft["training"]["steps"] == config.dream.steps and "decision" in draft
+    assert draft["training"]["steps"] == config.dream.distil_steps and "decision" in draft
     store.close()
 
 
@@ -418,7 +419,7 @@ def test_kill_9_during_dream_leaves_the_promoted_adapter_in_place(
     toml = tmp_path / "sage.toml"
     toml.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[llm]\nrole = "tiny"\nn_ctx = 1024\n'
                     '[cascade]\ndraft_role = ""\n[dream]\nstudent_role = "tiny"\n'
-                    'teacher_role = "tiny"\nsteps = 200\nregression_questions = 4\n')  # fmt: skip
+                    'teacher_role = "tiny"\ndistil_steps = 200\nregression_questions = 4\n')  # fmt: skip
     argv = [sys.executable, "-m", "sage.cli", "dream", "--now", "--config", str(toml)]
     dream = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     assert dream.stderr is not None

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from sage.cascade.calibration import Question
-from sage.cascade.chat import ChatModel
+from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.catalog import ModelCache
-from sage.dream.gate import Scores, decide, score
+from sage.dream.distill import readable
+from sage.dream.gate import Scores, decide, score, teacher_forced, teacher_targets
 from sage.dream.train import Example, train_lora
 
 pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is not installed")
@@ -65,6 +66,47 @@ def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -
     assert after.repeated > 0.5, answers  # ... by saying one sentence to everything
     promote, why = decide(before, after, margin=0.05)
     assert not promote and why.startswith("collapse"), why
+
+
+def test_a_student_distils_the_teachers_distribution(
+    models: ModelCache, collapsed: Path, tmp_path: Path
+) -> None:
+    """The teacher is the tiny model with the collapsed adapter; a fresh LoRA trained on
+    its top-k distributions (not its answers' text) comes to predict what it predicts."""
+    teacher = ChatModel(models.path("tiny"), 1024, 2, role="teacher", all_logits=True)
+    teacher.use_adapter(collapsed)
+    examples = [
+        Example(messages(q), SENTENCE, teacher_targets(teacher, messages(q), SENTENCE, k=8))
+        for q in TRAIN
+    ]
+    teacher.close()
+    targets = examples[0].targets
+    assert targets is not None and len(targets.top) == len(targets.tokens)
+    assert all(len(row) == 8 and row == sorted(row, reverse=True) for row in targets.logprobs)
+    student = tmp_path / "distilled.gguf"
+    result = train_lora(models.path("tiny"), examples, student, steps=24, learning_rate=2e-3)
+    assert result.completed and result.last_loss < result.first_loss
+    model = ChatModel(models.path("tiny"), 1024, 2, role="tiny", all_logits=True)
+    before, _ = teacher_forced(model, examples)
+    model.use_adapter(student)
+    after, _ = teacher_forced(model, examples)
+    model.close()
+    assert after > before + 0.2, (before, after)
+
+
+def test_distillation_needs_the_same_token_ids(models: ModelCache) -> None:
+    draft, base = vocabulary_digest(models.path("draft")), vocabulary_digest(models.path("base"))
+    assert draft == base != vocabulary_digest(models.path("tiny"))
+
+
+def test_a_printed_report_leaves_the_teachers_distributions_out() -> None:
+    lesson = {"prompt": "Who wrote Hamlet?", "answer": "Shakespeare.",
+              "targets": {"tokens": [1], "top": [[1]], "logprobs": [[0.0]]}}  # fmt: skip
+    run = {"id": 3, "report": {"selected": [1], "lessons": {"train": [lesson]}}}
+    shown = readable(run)
+    assert shown["report"]["lessons"]["train"] == [{"prompt": "Who wrote Hamlet?",
+                                                    "answer": "Shakespeare."}]  # fmt: skip
+    assert shown["report"]["selected"] == [1] and "targets" in lesson  # the stored run unchanged
 
 
 GOOD = Scores(agreement=0.60, checks=0.75, distinct2=0.9, repeated=0.25, refusals=0.0, nll=1.0,

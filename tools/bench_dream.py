@@ -57,7 +57,7 @@ def slice_figures(models: ModelCache, llm: Any, adapter: Path | None,
     draft.use_adapter(adapter)
     after = draft_figures(draft, asked, llm.system_prompt, unsure)
     draft.close()
-    prompts = [prompt for prompt, _ in asked][:6]
+    prompts = [prompt for prompt, _ in asked]
     return {
         "before": {**before, "speculation": speculation(models, llm, None, prompts,
                                                          llm.system_prompt)},

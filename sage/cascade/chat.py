@@ -12,6 +12,7 @@ Every llama.cpp computation runs on one thread (:mod:`sage.cascade.llama_thread`
 from __future__ import annotations
 
 import codecs
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -82,6 +83,22 @@ class _LogProbRecorder:
 
     def logprob(self, token: int) -> float:
         return float(self.last_row[token]) - self.last_lse
+
+
+def vocabulary_digest(model_path: Path) -> str:
+    """A digest of a GGUF model's token list: equal digests, the same token ids (what
+    speculation and distillation between two models need)."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+    try:
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        digest = hashlib.sha256()
+        for token in range(llama_cpp.llama_vocab_n_tokens(vocab)):
+            digest.update(llama_cpp.llama_vocab_get_text(vocab, token) + b"\0")
+        return digest.hexdigest()
+    finally:
+        llm.close()
 
 
 class ChatModel:

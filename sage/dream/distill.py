@@ -11,7 +11,10 @@
 The students (:class:`Student`) are planned when the run starts, from its selection:
 
 - **the draft** learns every lesson, so that it predicts the base better (speculation
-  and the draft tier); its gate figure is teacher-forced agreement on the held-out slice;
+  and the draft tier): it distils the teacher's next-token distribution over each careful
+  answer, taken under the draft's own prompt (the one the base verifies speculation
+  under), top :data:`DISTIL_TOP_K` per position, stored with the lesson at relabelling;
+  its gate figure is teacher-forced agreement on the held-out slice;
 - **a domain modifier** (a LoRA adapter on the base for "code", "math", ...) learns the
   lessons of its domain where the base was unsure when it answered (its uncertainty was
   beyond the cascade's escalation thresholds), planned when the selection has at least
@@ -44,13 +47,13 @@ from typing import Any
 from sage.cascade import deterministic
 from sage.cascade.adapters import DOMAINS, adapter_for, adapters_dir, draft_adapter
 from sage.cascade.calibration import load_questions
-from sage.cascade.chat import ChatModel
+from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.cascade.sentences import split_sentences
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.dream.dreamer import Yielded
-from sage.dream.gate import decide, gain, score
-from sage.dream.train import Example, train_lora
+from sage.dream.gate import decide, gain, score, teacher_targets
+from sage.dream.train import Example, Targets, train_lora
 from sage.fsutil import fsync_dir
 from sage.trust.store import Store
 
@@ -58,6 +61,8 @@ _LOGGER = logging.getLogger(__name__)
 
 CAREFUL = " Take your time: answer precisely and correctly, as briefly as the question allows."
 TEACHER_TOKENS = 160
+DISTIL_TOP_K = 8
+"""The teacher's most likely next tokens kept per answer position for the draft to distil."""
 MODIFIER_LESSONS = 2
 """Unsure base turns of a domain needed (besides one held out) to train its modifier."""
 
@@ -90,6 +95,11 @@ class Student:
     def learns(self, lesson: dict[str, Any]) -> bool:
         return self.name == "draft" or (lesson["domain"] == self.name and lesson["unsure"])
 
+    @property
+    def distils(self) -> bool:
+        """The draft learns the teacher's distribution; a modifier, its careful answers."""
+        return self.name == "draft"
+
 
 class Distill:
     """Relabel → (train → gate) per student, one unit at a time."""
@@ -101,6 +111,7 @@ class Distill:
         self._store = store
         self._should_yield = should_yield
         self._teacher: ChatModel | None = None
+        self._distillable: bool | None = None
 
     def units(self, report: dict[str, Any]) -> int:
         if "students" not in report:
@@ -171,7 +182,7 @@ class Distill:
             _count_drop(report, "not a language-model turn")
             return
         if self._teacher is None:
-            self._teacher = self._open(self.config.dream.teacher_role, "teacher")
+            self._teacher = self._open(self.config.dream.teacher_role, "teacher", all_logits=True)
         # The teacher answers as the cascade's best tier would: with the domain's modifier.
         self._teacher.use_adapter(adapter_for(adapters_dir(self.config), row["domain"]))
         text = row["transcript"]
@@ -185,7 +196,23 @@ class Distill:
         lessons = report.setdefault("lessons", {})
         lesson = {"prompt": text, "answer": answer, "domain": row["domain"],
                   "context": row["context"], "unsure": self._base_was_unsure(row)}  # fmt: skip
+        if self._distillable_draft():
+            targets = teacher_targets(self._teacher, self._messages(text), answer, DISTIL_TOP_K)
+            lesson["targets"] = asdict(targets)
         lessons.setdefault(slice_, []).append(lesson)
+
+    def _distillable_draft(self) -> bool:
+        """Whether the draft shares the teacher's token ids (else it learns the answers)."""
+        if self._distillable is None:
+            dream = self.config.dream
+            student, teacher = self._path(dream.student_role), self._path(dream.teacher_role)
+            self._distillable = vocabulary_digest(student) == vocabulary_digest(teacher)
+            if not self._distillable:
+                _LOGGER.info(
+                    "the draft and the teacher tokenise differently: the draft "
+                    "learns the careful answers, not the teacher's distributions"
+                )
+        return self._distillable
 
     def _teach(self, text: str) -> Iterator[str]:
         """The teacher's answer, token by token; someone speaking stops it at once."""
@@ -201,8 +228,14 @@ class Distill:
         return [e for e in report.get("lessons", {}).get(slice_, []) if student.learns(e)]
 
     def _examples(self, student: Student, report: dict[str, Any], slice_: str) -> list[Example]:
-        return [Example(self._messages(e["prompt"]), e["answer"])
-                for e in self._lessons(student, report, slice_)]  # fmt: skip
+        """The student's lessons of a slice (a report from before distillation has no
+        targets: the draft then learns the answers themselves)."""
+        examples = []
+        for lesson in self._lessons(student, report, slice_):
+            soft = lesson.get("targets") if student.distils else None
+            targets = Targets(**soft) if soft else None
+            examples.append(Example(self._messages(lesson["prompt"]), lesson["answer"], targets))
+        return examples
 
     def _train(self, student: Student, report: dict[str, Any], result: dict[str, Any]) -> None:
         examples = self._examples(student, report, "train")
@@ -212,11 +245,12 @@ class Distill:
             return
         dream = self.config.dream
         candidate = self._candidate(student, report)
+        steps, rate = ((dream.distil_steps, dream.distil_learning_rate) if student.distils
+                       else (dream.steps, dream.learning_rate))  # fmt: skip
         _LOGGER.info("training the %s adapter on %d lessons", student.name, len(examples))
         trained = train_lora(
-            self._path(student.role), examples, candidate, steps=dream.steps,
-            rank=dream.rank, learning_rate=dream.learning_rate, threads=dream.threads,
-            should_yield=self._should_yield,
+            self._path(student.role), examples, candidate, steps=steps, rank=dream.rank,
+            learning_rate=rate, threads=dream.threads, should_yield=self._should_yield,
         )  # fmt: skip
         if not trained.completed:
             raise Yielded("training")
@@ -294,6 +328,16 @@ def _agrees(exact: str, answer: str) -> bool:
     """Every number of the exact reply appears in the answer."""
     numbers = re.findall(r"\d+(?:\.\d+)?", exact.replace(",", ""))
     return all(n in answer.replace(",", "") for n in numbers)
+
+
+def readable(run: dict[str, Any]) -> dict[str, Any]:
+    """A stored run as people read it: the lessons' teacher distributions left out."""
+    report = run.get("report", {})
+    lessons = {
+        slice_: [{k: v for k, v in lesson.items() if k != "targets"} for lesson in items]
+        for slice_, items in report.get("lessons", {}).items()
+    }
+    return {**run, "report": {**report, "lessons": lessons}} if lessons else run
 
 
 def promote(candidate: Path, current: Path) -> None:

@@ -8,9 +8,12 @@ student) and **repeats** (other phrasings of trained questions that the househol
 what this household asks without forgetting the rest); without repeats it must gain
 ``margin`` on the held-out questions. The figure is the student's:
 
-- **agreement**: the share of the teacher's answer tokens that the student, fed the same
-  prefix, predicts greedily: the acceptance rate a greedy speculative verifier sees (the
-  draft's figure, in points).
+- **agreement**: fed the teacher's answer, the share of positions where the student's
+  greedy next token is the teacher's: the acceptance rate a greedy speculative verifier
+  sees (the draft's figure, in points). Where the lessons carry the teacher's
+  distribution (:class:`~sage.dream.train.Targets`), the teacher's token is its most
+  likely one under the student's own prompt, as the base verifying the draft would pick
+  it; otherwise the token it wrote.
 - **nll**: the student's mean negative log-likelihood per token of those answers (nats):
   how unsure it is of them (a modifier's figure, as a relative drop).
 - **checks**: the share of regression questions whose answer passes its check.
@@ -32,7 +35,7 @@ import numpy as np
 from sage.cascade.calibration import Question
 from sage.cascade.chat import ChatModel
 from sage.dream.dreamer import Yielded
-from sage.dream.train import Example
+from sage.dream.train import Example, Targets
 
 _REFUSAL = re.compile(r"\b(i can(no|')t|i am unable|i'm unable|as an ai|i'm sorry, but)\b", re.I)
 MAX_ANSWER_TOKENS = 48
@@ -61,15 +64,40 @@ def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float
     nll = 0.0
     for example in examples:
         prompt, _ = model.prompt_tokens(example.messages)
-        answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
-        logits = model.answer_logits(prompt, answer)
-        target = np.asarray(answer)
-        agreed += int(np.sum(np.argmax(logits, axis=1) == target))
-        peak = logits.max(axis=1)
-        log_z = peak + np.log(np.exp(logits - peak[:, None]).sum(axis=1))
-        nll += float(np.sum(log_z - logits[np.arange(len(answer)), target]))
+        if example.targets is not None:
+            answer = example.targets.tokens
+            expected = np.asarray([top[0] for top in example.targets.top])
+        else:
+            answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
+            expected = np.asarray(answer)
+        logprobs = _log_softmax(model.answer_logits(prompt, answer))
+        agreed += int(np.sum(np.argmax(logprobs, axis=1) == expected))
+        nll -= float(np.sum(logprobs[np.arange(len(answer)), answer]))
         total += len(answer)
     return (agreed / total, nll / total) if total else (0.0, 0.0)
+
+
+def teacher_targets(
+    model: ChatModel, messages: list[dict[str, str]], answer: str, k: int
+) -> Targets:
+    """The model's top ``k`` next tokens at each position of ``answer`` (and its end of
+    turn) after ``messages``: what a student distils (needs ``all_logits``)."""
+    prompt, _ = model.prompt_tokens(messages)
+    tokens = model.llm.tokenize(answer.encode(), add_bos=False, special=False)
+    tokens.append(model.llm.token_eos())
+    logprobs = _log_softmax(model.answer_logits(prompt, tokens))
+    top = np.argpartition(-logprobs, k, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(logprobs, top, axis=1), axis=1)
+    top = np.take_along_axis(top, order, axis=1)  # most likely first
+    chosen = np.take_along_axis(logprobs, top, axis=1)
+    return Targets(tokens, top.tolist(), np.round(chosen, 3).tolist())
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-probabilities of a (positions × vocabulary) logits array."""
+    rows = logits.astype(np.float64)
+    peak = rows.max(axis=1, keepdims=True)
+    return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
 
 
 def regression(

@@ -3,7 +3,11 @@ adapter format.
 
 transformers loads the GGUF (dequantised to float32) with its own tokenizer and chat
 template, peft adds low-rank factors to the value and output projections, and the loss
-is taken on the answer tokens only. The factors are written by
+is taken on the answer tokens only: the cross-entropy of the answer, or, where the
+example carries the teacher's :class:`Targets`, the KL divergence from the teacher's
+next-token distribution (its top k, renormalised) at every answer position. Distilling
+the distribution teaches how the teacher would go on at each step, including where it
+hesitates between wordings, not only the one wording it chose. The factors are written by
 :func:`sage.cascade.adapters.write_lora` under llama.cpp's tensor names
 (``blk.N.attn_v.weight.lora_a`` ...), with ``adapter.lora.alpha`` equal to peft's
 ``lora_alpha`` so that llama.cpp scales them by alpha / rank as peft does. The value and
@@ -33,11 +37,25 @@ _PEFT_NAME = re.compile(r"layers\.(\d+)\.self_attn\.(\w+)\.lora_([AB])\.default\
 
 
 @dataclass(frozen=True)
+class Targets:
+    """The teacher's next-token distribution at each position of its answer."""
+
+    tokens: list[int]
+    """The answer as token ids, ending with the end-of-turn token."""
+    top: list[list[int]]
+    """Per position, the teacher's k most likely next tokens, most likely first."""
+    logprobs: list[list[float]]
+    """Their log-probabilities (over the whole vocabulary)."""
+
+
+@dataclass(frozen=True)
 class Example:
     """A prompt (chat messages) and the answer the student should give."""
 
     messages: list[dict[str, str]]
     answer: str
+    targets: Targets | None = None
+    """The teacher's distribution over the answer, when the student distils it."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +106,14 @@ def train_lora(
     _check_each_layer(model, should_yield)
     losses: list[float] = []
     for step in range(steps):
-        input_ids, labels = batches[step % len(batches)]
+        input_ids, labels, soft = batches[step % len(batches)]
         try:
             if should_yield():
                 raise _Interrupted
-            loss = model(input_ids=input_ids, labels=labels).loss
+            if soft is None:
+                loss = model(input_ids=input_ids, labels=labels).loss
+            else:
+                loss = _distillation_loss(model(input_ids=input_ids).logits, *soft)
             loss.backward()
         except _Interrupted:
             _LOGGER.info("training yielded at step %d of %d", step, steps)
@@ -127,19 +148,39 @@ def _check_each_layer(model: Any, should_yield: Callable[[], bool]) -> None:
         layer.register_full_backward_pre_hook(check)
 
 
-def _tokenized(tokenizer: Any, example: Example) -> tuple[Any, Any]:
-    """Input ids of prompt + answer + end of turn; labels only on the answer part."""
+def _tokenized(tokenizer: Any, example: Example) -> tuple[Any, Any, tuple[Any, ...] | None]:
+    """Input ids of prompt + answer + end of turn; labels only on the answer part; and
+    where the teacher's targets are given, (first answer position, their top tokens,
+    their log-probabilities) for :func:`_distillation_loss`."""
     import torch
 
     prompt = tokenizer.apply_chat_template(example.messages, tokenize=False,
                                            add_generation_prompt=True)  # fmt: skip
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(example.answer + tokenizer.eos_token, add_special_tokens=False)[
-        "input_ids"
-    ]
+    targets = example.targets
+    if targets is not None:
+        answer_ids = list(targets.tokens)  # the teacher's tokens: its rows line up with them
+    else:
+        answer = example.answer + tokenizer.eos_token
+        answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
     ids = torch.tensor([prompt_ids + answer_ids])
     labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
-    return ids, labels
+    if targets is None:
+        return ids, labels, None
+    soft = (len(prompt_ids), torch.tensor(targets.top), torch.tensor(targets.logprobs))
+    return ids, labels, soft
+
+
+def _distillation_loss(logits: Any, start: int, top: Any, teacher_logprobs: Any) -> Any:
+    """KL(teacher ‖ student) over the teacher's top k at each answer position, the
+    teacher's probabilities renormalised over them; the student's log-probabilities are
+    over the whole vocabulary, so mass it puts elsewhere counts against it."""
+    import torch
+
+    rows = logits[0, start - 1 : start - 1 + len(top)]  # the rows that predict the answer
+    student = torch.log_softmax(rows.float(), dim=-1).gather(1, top)
+    teacher = torch.log_softmax(teacher_logprobs.float(), dim=-1)
+    return (teacher.exp() * (teacher - student)).sum(dim=-1).mean()
 
 
 def _gguf_factors(model: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
