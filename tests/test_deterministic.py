@@ -23,6 +23,12 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What is 7 minus 10 divided by 2?", "7 minus 10 divided by 2 is 2."),
         ("1,000 plus 2,500", "1000 plus 2500 is 3500."),
         ("What is 1 divided by 3?", "1 divided by 3 is 0.3333."),
+        ("What is half of one hundred?", "half of 100 is 50."),
+        ("what is a third of 10 plus 1", "a third of 10 plus 1 is 4.333."),
+        ("double 21", "double 21 is 42."),
+        ("Is seven a prime number?", "Yes, 7 is a prime number."),
+        ("is 91 prime", "No, 91 is not a prime number: it is 7 times 13."),
+        ("Is one a prime number?", "No, 1 is not a prime number."),
         ("10 divided by 0", "That's undefined: you can't divide by zero."),
         ("what is the square root of minus 4", "I can't give a real number for that."),
         ("what is 10 to the power of 99", "I can't give a real number for that."),
@@ -55,6 +61,8 @@ def test_answers(question: str, reply: str) -> None:
         "What time is it?",
         "five",
         "what is 5",
+        "what is half",
+        "is 1000000000039 a prime number",  # past the trial-division bound
         "How many feet in 3 kilograms?",  # different dimensions
         "how many days until my birthday",
         "how many days until february 30",

@@ -87,7 +87,10 @@ def small_config(tmp_path: Path, states: Path | None = None) -> Config:
         cascade=CascadeConfig(draft_role="", speculation="off"),
         metabolism=MetabolismConfig(states_dir=states),
         dream=DreamConfig(
-            student_role="tiny", teacher_role="tiny", steps=8, distil_steps=8,
+            student_role="tiny",
+            teacher_role="tiny",
+            steps=8,
+            distil_steps=8,
             regression_questions=4,
         ),
     )
@@ -419,7 +422,8 @@ def test_kill_9_during_dream_leaves_the_promoted_adapter_in_place(
     toml = tmp_path / "sage.toml"
     toml.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[llm]\nrole = "tiny"\nn_ctx = 1024\n'
                     '[cascade]\ndraft_role = ""\n[dream]\nstudent_role = "tiny"\n'
-                    'teacher_role = "tiny"\ndistil_steps = 200\nregression_questions = 4\n')  # fmt: skip
+                    'teacher_role = "tiny"\ndistil_steps = 200\n'
+                    'regression_questions = 4\n')  # fmt: skip
     argv = [sys.executable, "-m", "sage.cli", "dream", "--now", "--config", str(toml)]
     dream = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     assert dream.stderr is not None

@@ -48,6 +48,10 @@ def _fmt(value: float) -> str:
 
 _ADD = {"plus": 1, "and": 1, "minus": -1}
 _MUL = ("times", "x", "multiplied by", "divided by", "over")
+_SHARES = {"half of": 0.5, "a half of": 0.5, "a third of": 1 / 3, "a quarter of": 0.25,
+           "double": 2.0, "twice": 2.0, "triple": 3.0}  # fmt: skip
+MAX_PRIME_CHECK = 10**12
+"""Primality is checked by trial division up to the square root: a million steps at most."""
 
 
 class _Arithmetic:
@@ -55,8 +59,9 @@ class _Arithmetic:
 
     expr   := term (("plus" | "minus") term)*
     term   := factor (("times" | "divided by" | "over") factor)*
-    factor := "minus" factor | "square root of" factor
+    factor := "minus" factor | "square root of" factor | share factor
             | atom ["squared" | "cubed" | "to the power of" atom]
+    share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
     atom   := number ["point" digits] ["percent of" factor]
     """
 
@@ -115,6 +120,11 @@ class _Arithmetic:
             if value < 0:
                 raise ValueError("square root of a negative number")
             return math.sqrt(value)
+        share = next((phrase for phrase in _SHARES if self.peek(phrase)), None)
+        if share is not None:
+            self.take(share)
+            self.operators += 1
+            return _SHARES[share] * self.factor()
         value = self.atom()
         if self.take("squared"):
             self.operators += 1
@@ -164,6 +174,24 @@ def arithmetic(words: list[str]) -> Answer | None:
     if abs(value) > MAX_MAGNITUDE:
         return Answer("That number is too large to say usefully.", "arithmetic")
     return Answer(f"{' '.join(words)} is {_fmt(value)}.", "arithmetic")
+
+
+_PRIME = re.compile(r"^is (?P<n>\d+) (?:a )?prime(?: number)?$")
+
+
+def primality(text: str) -> Answer | None:
+    """ "is 7 a prime number" → "Yes, 7 is a prime number."."""
+    hit = _PRIME.match(text)
+    if hit is None or int(hit["n"]) > MAX_PRIME_CHECK:
+        return None
+    n = int(hit["n"])
+    if n < 2:
+        return Answer(f"No, {n} is not a prime number.", "arithmetic")
+    divisor = next((d for d in range(2, math.isqrt(n) + 1) if n % d == 0), None)
+    if divisor is None:
+        return Answer(f"Yes, {n} is a prime number.", "arithmetic")
+    return Answer(f"No, {n} is not a prime number: it is {divisor} times {n // divisor}.",
+                  "arithmetic")  # fmt: skip
 
 
 # -- units ---------------------------------------------------------------------------------
@@ -331,4 +359,4 @@ def answer(transcript: str, now: datetime) -> Answer | None:
     text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
     if not text:
         return None
-    return arithmetic(text.split()) or convert(text) or dates(text, now)
+    return arithmetic(text.split()) or primality(text) or convert(text) or dates(text, now)
