@@ -270,9 +270,9 @@ class ChatModel:
 
         on_llama_thread(evaluate)
 
-    def answer_logits(self, prompt: list[int], answer: list[int]) -> np.ndarray:
-        """The logits that predicted each answer token after the prompt (teacher forcing;
-        the model must keep every row: ``all_logits``)."""
+    def answer_logprobs(self, prompt: list[int], answer: list[int]) -> np.ndarray:
+        """Log-probabilities over the vocabulary at each answer position after the prompt
+        (teacher forcing; the model must keep every row: ``all_logits``)."""
 
         def forced() -> np.ndarray:
             self.llm.reset()
@@ -281,7 +281,9 @@ class ChatModel:
             self.llm.reset()
             return rows
 
-        return on_llama_thread(forced)
+        rows = on_llama_thread(forced).astype(np.float64)
+        peak = rows.max(axis=1, keepdims=True)
+        return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
 
     def save_state(self, path: Path) -> int:
         """Write the KV cache and its tokens as a llama.cpp state file; the token count."""

@@ -70,7 +70,7 @@ def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float
         else:
             answer = model.llm.tokenize(example.answer.encode(), add_bos=False, special=False)
             expected = np.asarray(answer)
-        logprobs = _log_softmax(model.answer_logits(prompt, answer))
+        logprobs = model.answer_logprobs(prompt, answer)
         agreed += int(np.sum(np.argmax(logprobs, axis=1) == expected))
         nll -= float(np.sum(logprobs[np.arange(len(answer)), answer]))
         total += len(answer)
@@ -85,19 +85,12 @@ def teacher_targets(
     prompt, _ = model.prompt_tokens(messages)
     tokens = model.llm.tokenize(answer.encode(), add_bos=False, special=False)
     tokens.append(model.llm.token_eos())
-    logprobs = _log_softmax(model.answer_logits(prompt, tokens))
+    logprobs = model.answer_logprobs(prompt, tokens)
     top = np.argpartition(-logprobs, k, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(logprobs, top, axis=1), axis=1)
     top = np.take_along_axis(top, order, axis=1)  # most likely first
     chosen = np.take_along_axis(logprobs, top, axis=1)
     return Targets(tokens, top.tolist(), np.round(chosen, 3).tolist())
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-probabilities of a (positions × vocabulary) logits array."""
-    rows = logits.astype(np.float64)
-    peak = rows.max(axis=1, keepdims=True)
-    return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
 
 
 def regression(

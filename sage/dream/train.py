@@ -178,8 +178,8 @@ def _distillation_loss(logits: Any, start: int, top: Any, teacher_logprobs: Any)
     import torch
 
     rows = logits[0, start - 1 : start - 1 + len(top)]  # the rows that predict the answer
-    student = torch.log_softmax(rows.float(), dim=-1).gather(1, top)
-    teacher = torch.log_softmax(teacher_logprobs.float(), dim=-1)
+    student = torch.log_softmax(rows, dim=-1).gather(1, top)
+    teacher = torch.log_softmax(teacher_logprobs, dim=-1)
     return (teacher.exp() * (teacher - student)).sum(dim=-1).mean()
 
 
