@@ -1,4 +1,5 @@
-"""The ONNX draft backend: provider order, agreement with the GGUF draft, speculation."""
+"""The ONNX draft backend: provider order, KV cache, agreement with the GGUF draft,
+speculation."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from sage.cascade.cascade import Cascade
 from sage.cascade.chat import ChatModel
-from sage.cascade.onnx_draft import OnnxDraft, choose_providers
+from sage.cascade.onnx_draft import OnnxDraft, choose_providers, shared_prefix
 from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
@@ -34,6 +35,14 @@ PROMPTS = ["What colour is the sky?", "Write a Python function that adds two num
 )  # fmt: skip
 def test_providers_in_order_of_preference(available: list[str], chosen: list[str]) -> None:
     assert choose_providers(available) == chosen
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "n"), [([], [1], 0), ([1, 2, 3], [1, 2, 3], 3), ([1, 2, 3], [1, 2], 2),
+                      ([1, 2, 3], [1, 9, 3], 1), ([4], [1], 0)],
+)  # fmt: skip
+def test_shared_prefix(a: list[int], b: list[int], n: int) -> None:
+    assert shared_prefix(a, b) == n
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +80,39 @@ def test_onnx_proposals_agree_with_the_gguf_draft(exported: Path, tiny: ChatMode
     # float32 weights de-quantised from Q4_1 against llama.cpp's Q4_1 kernels: proposals
     # part ways after a near-tie now and then; most of the time they match
     assert agreed / (8 * len(PROMPTS)) >= 0.6
+
+
+def test_the_kv_cache_changes_nothing_but_the_work(exported: Path, tiny: ChatModel) -> None:
+    """Calls as speculation makes them (the text grows by accepted tokens, then the base's
+    own) give what a cold cache gives, and only the new tokens are evaluated."""
+    ids, _ = tiny.prompt_tokens([{"role": "user", "content": PROMPTS[1]}])
+    warm, cold = OnnxDraft(exported, k=4), OnnxDraft(exported, k=4)
+    text = list(ids)
+    for step in range(4):
+        proposal = warm.propose(text)
+        cold.reset()
+        assert proposal == cold.propose(text)
+        assert len(warm.cached) == len(text) + 3  # the prompt and all but the last proposal
+        accepted = proposal[: step % 3]  # then the base's token differs from the draft's
+        text += [*accepted, proposal[len(accepted)] ^ 1]
+
+
+def test_an_export_without_a_cache_is_refused(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input_ids"], ["logits"])], "old",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, None])],
+        [helper.make_tensor_value_info("logits", TensorProto.INT64, [1, None])],
+    )  # fmt: skip
+    path = tmp_path / "old.onnx"
+    onnx.save(
+        helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)]),
+        str(path),
+    )
+    with pytest.raises(ModelError, match="KV cache"):
+        OnnxDraft(path)
 
 
 def test_missing_export_names_the_command(tmp_path: Path) -> None:

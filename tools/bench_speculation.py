@@ -2,6 +2,7 @@
 """Speculative decoding on this host: the base alone vs the base with the draft proposing.
 
     .venv/bin/python tools/bench_speculation.py [--out tools/results/bench_speculation.json]
+        [--onnx PATH]   # propose with the ONNX export (tools/export_draft_onnx.py) instead
 
 Both runs in the same process on the same prompts (code and prose questions from the
 evaluation set, the spoken system prompt): time to first token, decoding tokens/s after
@@ -23,6 +24,7 @@ import llama_cpp
 
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
+from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.speculation import DraftProposer, resolve_mode
 from sage.catalog import ModelCache
 from sage.config import load_config
@@ -54,6 +56,7 @@ def main() -> int:
         "--out", type=Path, default=ROOT / "tools" / "results" / "bench_speculation.json"
     )
     parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--onnx", type=Path, help="an ONNX export of the draft to propose with")
     args = parser.parse_args()
     config = load_config()
     models = ModelCache(config.paths.cache_dir)
@@ -63,7 +66,7 @@ def main() -> int:
     llm = config.llm
     draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
     plain = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base")
-    proposer = DraftProposer(draft.llm, k=args.k)
+    proposer = OnnxDraft(args.onnx, args.k) if args.onnx else DraftProposer(draft.llm, args.k)
     speculative = ChatModel(
         models.path("base"), llm.n_ctx, llm.threads, role="base", draft=proposer
     )
@@ -89,6 +92,9 @@ def main() -> int:
     result = {
         "benchmark": "bench_speculation",
         "k": args.k,
+        "proposer": f"onnx on {proposer.session.get_providers()[0]}"
+        if isinstance(proposer, OnnxDraft)
+        else "gguf (llama.cpp)",
         "auto_resolves_to": resolve_mode("auto", bool(llama_cpp.llama_supports_gpu_offload())),
         "plain_tokens_per_s_p50": median("tokens_per_s", "plain"),
         "speculative_tokens_per_s_p50": median("tokens_per_s", "speculative"),
