@@ -11,7 +11,7 @@ from sage.cascade.calibration import Question
 from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.catalog import ModelCache
 from sage.dream.distill import readable
-from sage.dream.gate import Scores, decide, score, teacher_forced, teacher_targets
+from sage.dream.gate import Scores, decide, distinct2, score, teacher_forced, teacher_targets
 from sage.dream.train import Example, train_lora
 
 pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is not installed")
@@ -139,6 +139,16 @@ def with_repeats(agreement: float, repeat_agreement: float, repeat_nll: float = 
 def test_decide(metric: str, after: Scores, promote: bool, reason: str) -> None:
     decision, why = decide(GOOD, after, margin=0.10, metric=metric)
     assert decision is promote and reason in why
+
+
+def test_parallel_answers_to_parallel_questions_are_not_collapse() -> None:
+    capitals = [f"What is the capital of {c}?" for c in ("France", "Spain", "Italy", "Japan")]
+    parallel = ["The capital of France is Paris.", "The capital of Spain is Madrid.",
+                "The capital of Italy is Rome.", "The capital of Japan is Tokyo."]  # fmt: skip
+    assert distinct2(capitals, parallel) == 1.0  # what they add differs every time
+    collapsed = [SENTENCE] * 4  # one sentence, whatever was asked
+    assert distinct2(capitals, collapsed) == 0.25
+    assert distinct2(capitals, ["Paris."] * 4) == 0.0  # single words add no bigrams
 
 
 def test_promoted_adapter_is_what_the_draft_runs_and_rollback_restores(

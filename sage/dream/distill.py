@@ -274,13 +274,17 @@ class Distill:
         try:
             model.use_adapter(current if current.exists() else None)
             system = self.config.llm.system_prompt
-            before, _ = score(model, held_out, repeats, system, questions, self._should_yield)
+            before, said = score(model, held_out, repeats, system, questions, self._should_yield)
             model.use_adapter(candidate)
-            after, _ = score(model, held_out, repeats, system, questions, self._should_yield)
+            after, says = score(model, held_out, repeats, system, questions, self._should_yield)
         finally:
             model.close()
         promoted, why = decide(before, after, dream.margin, student.metric)
         result["scores"] = {"before": before.as_dict(), "after": after.as_dict()}
+        result["regression_answers"] = [  # the evidence behind checks and collapse
+            {"question": q.text, "before": a, "after": b}
+            for q, a, b in zip(questions, said, says, strict=True)
+        ]
         result["decision"] = {"promoted": promoted, "why": why}
         _LOGGER.info("DREAM %s the %s adapter: %s", "promoted" if promoted else "rejected",
                      student.name, why)  # fmt: skip

@@ -17,9 +17,13 @@ what this household asks without forgetting the rest); without repeats it must g
 - **nll**: the student's mean negative log-likelihood per token of those answers (nats):
   how unsure it is of them (a modifier's figure, as a relative drop).
 - **checks**: the share of regression questions whose answer passes its check.
-- **distinct2** and **repeated**: distinct word bigrams over all regression answers, and
-  the share of answers that are the most common answer: the collapse detector (the
-  origin of this design saw 75 % of replies become the same sentence).
+- **distinct2** and **repeated**: the collapse detector (the origin of this design saw
+  75 % of replies become the same sentence). distinct2 is the share of distinct word
+  bigrams among those the answers add to their questions: a bigram the question holds
+  ("capital of" in "What is the capital of Spain?") is left out, so parallel questions
+  answered in parallel ("The capital of Spain is Madrid.") do not count as collapse,
+  while one sentence said whatever was asked does. repeated is the share of answers that
+  are the most common answer.
 - **refusals**: the share of answers that refuse.
 """
 
@@ -110,6 +114,20 @@ def regression(
     return answers
 
 
+def _bigrams(text: str) -> list[tuple[str, str]]:
+    words = re.findall(r"[\w']+", text.lower())
+    return list(zip(words, words[1:], strict=False))
+
+
+def distinct2(questions: Sequence[str], answers: Sequence[str]) -> float:
+    """Distinct share of the word bigrams the answers add to their questions."""
+    added: list[tuple[str, str]] = []
+    for question, answer in zip(questions, answers, strict=True):
+        asked = set(_bigrams(question))
+        added += [pair for pair in _bigrams(answer) if pair not in asked]
+    return len(set(added)) / len(added) if added else 0.0
+
+
 def score(
     model: ChatModel,
     held_out: Sequence[Example],
@@ -120,15 +138,13 @@ def score(
 ) -> tuple[Scores, list[str]]:
     """Every gate figure for one model (with or without an adapter on)."""
     answers = regression(model, system, questions, should_yield)
-    words = [answer.lower().split() for answer in answers]
-    bigrams = [pair for w in words for pair in zip(w, w[1:], strict=False)]
     common = Counter(a.strip().lower() for a in answers).most_common(1)
     agreed, nll = teacher_forced(model, held_out)
     repeat_agreed, repeat_nll = teacher_forced(model, repeats)
     return Scores(
         agreement=agreed,
         checks=sum(q.passes(a) for q, a in zip(questions, answers, strict=True)) / len(answers),
-        distinct2=len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
+        distinct2=distinct2([q.text for q in questions], answers),
         repeated=common[0][1] / len(answers) if common else 0.0,
         refusals=sum(bool(_REFUSAL.search(a)) for a in answers) / len(answers),
         nll=nll,
