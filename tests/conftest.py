@@ -1,7 +1,9 @@
-"""Shared fixtures: generated speech (Piper and espeak-ng), the model cache, a CLI runner."""
+"""Shared fixtures: generated speech (Piper and espeak-ng), the model cache, a CLI runner;
+and the check that speculative decoding kept the greedy text."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,16 +14,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sage.cascade.chat import ChatModel
 from sage.catalog import ModelCache
 from sage.config import Config, TtsConfig, load_config
 from sage.speech.tts import PiperSpeaker
 
 Speak = Callable[..., Path]
 
+NEAR_TIE = 0.1
+"""A gap between the two best logits under which either token may win: llama.cpp verifies
+a speculative batch with other kernels than it decodes one token with, and their sums
+round differently (0.03 apart on the tiny model's "def add_" → "two" / "numbers", AVX-512
+build)."""
+
+
+def assert_same_greedy_text(
+    model: ChatModel, messages: list[dict[str, str]], plain: str, speculative: str
+) -> None:
+    """``speculative`` is the ``plain`` greedy text, or parts from it only where the plain
+    text's next token was a near-tie (``model`` must keep every logits row)."""
+    if speculative == plain:
+        return
+    shared = len(os.path.commonprefix([plain, speculative]))
+    prompt, _ = model.prompt_tokens(messages)
+    prefix = model.llm.tokenize(plain[:shared].encode(), add_bos=False, special=False)
+    after = model.answer_logprobs(prompt, [*prefix, 0])[-1]  # the row after the prefix
+    best, second = np.sort(after)[-2:][::-1]
+    assert best - second < NEAR_TIE, (
+        f"speculation changed the text where the choice was clear ({best - second:.2f} "
+        f"apart) after {plain[:shared]!r}: {plain[shared:]!r} → {speculative[shared:]!r}"
+    )
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the tests' experience store out of the user's state directory."""
-    import os
     import tempfile
 
     os.environ["SAGE_STATE_DIR"] = tempfile.mkdtemp(prefix="sage-test-state-")

@@ -17,6 +17,7 @@ from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
 from sage.errors import ModelError
+from tests.conftest import assert_same_greedy_text
 
 PROMPTS = ["What colour is the sky?", "Write a Python function that adds two numbers.",
            "Name three fruits."]  # fmt: skip
@@ -129,7 +130,8 @@ def test_speculating_with_the_onnx_draft_keeps_the_text(
     proposer = OnnxDraft(exported, k=4)
     speculative = ChatModel(models.path("tiny"), 1024, 2, role="tiny", draft=proposer)
     try:
-        assert "".join(p for p, _ in speculative.stream(messages, 24)) == plain
+        got = "".join(p for p, _ in speculative.stream(messages, 24))
+        assert_same_greedy_text(speculative, messages, plain, got)
     finally:
         speculative.close()
     assert proposer.proposed > 0 and proposer.acceptance > 0

@@ -19,6 +19,7 @@ from sage.cascade.speculation import (
 )
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
+from tests.conftest import assert_same_greedy_text
 
 CODE = [
     {"role": "system", "content": "You are a concise coding assistant."},
@@ -76,9 +77,9 @@ def test_speculation_gives_the_same_greedy_text(models: ModelCache, draft: ChatM
     speculative = ChatModel(models.path("base"), 1024, 2, role="base", draft=proposer)
     try:
         got = [(p, lp) for p, lp in speculative.stream(CODE, 48)]
+        assert_same_greedy_text(speculative, CODE, expected, "".join(p for p, _ in got))
     finally:
         speculative.close()
-    assert "".join(p for p, _ in got) == expected
     assert proposer.proposed > 0 and 0 < proposer.acceptance <= 1
     assert all(lp <= 1e-6 for _, lp in got)
 
