@@ -12,7 +12,12 @@ import pytest
 
 from sage.cascade.cascade import Cascade
 from sage.cascade.chat import ChatModel
-from sage.cascade.onnx_draft import OnnxDraft, choose_providers, shared_prefix
+from sage.cascade.onnx_draft import (
+    OnnxDraft,
+    choose_providers,
+    shared_prefix,
+    tensorrt_options,
+)
 from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
@@ -113,6 +118,40 @@ def test_an_export_without_a_cache_is_refused(tmp_path: Path) -> None:
         str(path),
     )
     with pytest.raises(ModelError, match="KV cache"):
+        OnnxDraft(path)
+
+
+def test_tensorrt_gets_one_profile_for_every_turn_and_a_kept_engine(tmp_path: Path) -> None:
+    options = tensorrt_options((24, 2, 64), 2048, tmp_path)
+    assert options["trt_profile_min_shapes"] == (
+        "input_ids:1x1,past_keys:24x1x2x0x64,past_values:24x1x2x0x64")  # fmt: skip
+    assert options["trt_profile_max_shapes"] == (
+        "input_ids:1x2048,past_keys:24x1x2x2048x64,past_values:24x1x2x2048x64")  # fmt: skip
+    assert "x1x2x256x64" in options["trt_profile_opt_shapes"]
+    assert options["trt_engine_cache_path"] == str(tmp_path)
+    assert options["trt_engine_cache_enable"] == options["trt_fp16_enable"] == "True"
+
+
+def test_a_tensorrt_host_gets_the_options(exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where onnxruntime offers TensorRT, the session is asked for it with the export's
+    own cache shape (this onnxruntime has no TensorRT, so it runs on the CPU)."""
+    import onnxruntime
+
+    offered = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: offered)
+    with pytest.warns(UserWarning, match="TensorrtExecutionProvider"):
+        draft = OnnxDraft(exported, max_tokens=1024)
+    name, options = draft.providers[0]
+    assert name == "TensorrtExecutionProvider"
+    assert options == tensorrt_options((30, 3, 64), 1024, exported.parent / "tensorrt")
+    assert draft.providers[1:] == offered[1:]
+    assert draft.session.get_providers()[0] == "CPUExecutionProvider"
+
+
+def test_a_damaged_export_names_the_command(tmp_path: Path) -> None:
+    path = tmp_path / "draft.onnx"
+    path.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(ModelError, match="export_draft_onnx"):
         OnnxDraft(path)
 
 

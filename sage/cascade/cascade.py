@@ -274,7 +274,7 @@ class Cascade:
             path = cascade.onnx_draft or (
                 self.config.paths.cache_dir / "onnx" / f"{cascade.draft_role}.onnx"
             )
-            return OnnxDraft(path, cascade.draft_tokens, enabled)
+            return OnnxDraft(path, cascade.draft_tokens, enabled, self.config.llm.n_ctx)
         drafter = getattr(self.model("draft"), "llm", None)
         return DraftProposer(drafter, cascade.draft_tokens, enabled) if drafter else None
 

@@ -6,6 +6,11 @@ loads the GGUF into torch; torch.onnx writes one decoding step with a KV cache).
 of the last proposal is kept: the next one evaluates only the tokens after the longest
 prefix the two share, as llama.cpp's draft does. The cache lives in host memory, so on a
 GPU each step copies it across (about 25 KB a token for the 0.5B draft).
+
+TensorRT is given one optimisation profile that covers every shape a turn produces (else
+it builds an engine for each new cache length), keeps the built engine on disk beside the
+export (built once per host), and computes in FP16: the draft only proposes, and the base
+decides every token.
 """
 
 from __future__ import annotations
@@ -24,12 +29,50 @@ _LOGGER = logging.getLogger(__name__)
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 EXPORT_COMMAND = ".venv/bin/python tools/export_draft_onnx.py"
 INPUTS = ("input_ids", "past_keys", "past_values")
+TYPICAL_PAST = 256
+"""The cache length TensorRT tunes its kernels for: a standing prompt and a short turn."""
 
 
 def choose_providers(available: Sequence[str]) -> list[str]:
     """The preferred providers this onnxruntime offers, best first (CPU always last)."""
     chosen = [p for p in PREFERENCE if p in available]
     return chosen if "CPUExecutionProvider" in chosen else [*chosen, "CPUExecutionProvider"]
+
+
+def cache_shape(path: Path) -> tuple[int, int, int]:
+    """(layers, kv_heads, head_dim) of an export's cache, read from its graph alone."""
+    import onnx
+
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # onnx raises DecodeError and others for a damaged file
+        raise ModelError(f"cannot read {path} ({exc}); run `{EXPORT_COMMAND}`") from exc
+    inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    if tuple(inputs) != INPUTS:
+        raise ModelError(f"{path} is not a decoding step with a KV cache (inputs "
+                         f"{list(inputs)}); run `{EXPORT_COMMAND}` again")  # fmt: skip
+    layers, _, heads, _, head_dim = inputs["past_keys"]
+    return layers, heads, head_dim
+
+
+def tensorrt_options(
+    shape: tuple[int, int, int], max_tokens: int, engine_dir: Path
+) -> dict[str, str]:
+    """TensorRT settings for the decoding step (the module docstring says why)."""
+    layers, heads, head_dim = shape
+
+    def shapes(new: int, past: int) -> str:
+        cache = f"{layers}x1x{heads}x{past}x{head_dim}"
+        return f"input_ids:1x{new},past_keys:{cache},past_values:{cache}"
+
+    return {
+        "trt_profile_min_shapes": shapes(1, 0),
+        "trt_profile_opt_shapes": shapes(1, TYPICAL_PAST),
+        "trt_profile_max_shapes": shapes(max_tokens, max_tokens),
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": str(engine_dir),
+        "trt_fp16_enable": "True",
+    }
 
 
 def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -45,23 +88,30 @@ def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class OnnxDraft(CountingProposer):
     """Greedy draft proposals from an exported ONNX decoding step."""
 
-    def __init__(self, path: Path, k: int = 4, enabled: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        k: int = 4,
+        enabled: Callable[[], bool] = lambda: True,
+        max_tokens: int = 2048,
+    ) -> None:
         super().__init__(k, enabled)
         import onnxruntime
 
         if not path.is_file():
             raise ModelError(f"no ONNX draft at {path}; run `{EXPORT_COMMAND}`")
-        self.providers = choose_providers(onnxruntime.get_available_providers())
+        shape = cache_shape(path)
+        self.providers: list[str | tuple[str, dict[str, str]]] = [
+            (p, tensorrt_options(shape, max_tokens, path.parent / "tensorrt"))
+            if p == "TensorrtExecutionProvider" else p
+            for p in choose_providers(onnxruntime.get_available_providers())
+        ]  # fmt: skip
         try:
             self.session = onnxruntime.InferenceSession(str(path), providers=self.providers)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"cannot load {path} ({exc}); run `{EXPORT_COMMAND}`") from exc
-        inputs = {i.name: i.shape for i in self.session.get_inputs()}
-        if tuple(inputs) != INPUTS:
-            raise ModelError(f"{path} is not a decoding step with a KV cache (inputs "
-                             f"{list(inputs)}); run `{EXPORT_COMMAND}` again")  # fmt: skip
-        layers, batch, heads, _, head_dim = inputs["past_keys"]
-        self._empty = np.zeros((layers, batch, heads, 0, head_dim), dtype=np.float32)
+        layers, heads, head_dim = shape
+        self._empty = np.zeros((layers, 1, heads, 0, head_dim), dtype=np.float32)
         self.reset()
         _LOGGER.info("ONNX draft %s on %s", path.name, self.session.get_providers()[0])
 
