@@ -72,7 +72,7 @@ def export(gguf_path: Path, out: Path) -> Path:
             "input_ids": {1: sequence},
             "past_keys": {3: past},
             "past_values": {3: past},
-        },  # fmt: skip
+        },
         dynamo=True,
     )
     return out
