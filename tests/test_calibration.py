@@ -14,6 +14,7 @@ from sage.cascade.calibration import (
     calibrate,
     cross_validate,
     expected_calibration_error,
+    judge,
     load_questions,
 )
 from sage.cascade.chat import ChatModel, Uncertainty
@@ -52,6 +53,15 @@ def test_separable_samples_get_separating_thresholds() -> None:
     assert result.escalation_rate == pytest.approx(0.4)
     assert result.accuracy_when_sure == 1.0
     assert result.escalate_low_prob in LOW_PROB_GRID and result.escalate_mean_nll in MEAN_NLL_GRID
+
+
+def test_given_thresholds_are_judged_without_fitting() -> None:
+    samples = [sample(True, 0.9, 0.05)] * 6 + [sample(False, 0.1, 1.0)] * 4
+    judged = judge(samples, 0.5, 0.5)
+    assert (judged.balanced_accuracy, judged.escalation_rate) == (1.0, 0.4)
+    never = judge(samples, 0.0, 99.0)  # nothing escalates: no better than chance
+    assert (never.balanced_accuracy, never.escalation_rate, never.accuracy_when_sure) == (
+        0.5, 0.0, 0.6)  # fmt: skip
 
 
 def test_held_out_figures_do_not_flatter_thresholds_fitted_on_noise() -> None:

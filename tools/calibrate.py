@@ -6,7 +6,7 @@
 Prints the chosen thresholds (paste them into the [cascade] section of the config), the
 balanced accuracy of "unsure" as a predictor of a wrong answer, and the expected
 calibration error of the model's confidence; then the same figures held out (4-fold: each
-question judged by thresholds fitted without it).
+question judged by thresholds fitted without it), and those of the configured thresholds.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def main() -> int:
         samples = answer_all(model, questions, config.llm.system_prompt, config.llm.max_tokens)
     finally:
         model.close()
-    result = report(calibrate(samples), samples)
+    configured = (config.cascade.escalate_low_prob, config.cascade.escalate_mean_nll)
+    result = report(calibrate(samples), samples, configured)
     out = args.out or ROOT / "tools" / "results" / f"calibration_{args.role}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({"fitted": result["calibration"], "held_out": result["held_out"]}, indent=2))
+    shown = ("calibration", "held_out", "configured")
+    print(json.dumps({key: result[key] for key in shown}, indent=2))
     return 0
 
 

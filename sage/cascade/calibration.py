@@ -122,6 +122,31 @@ def _balanced_accuracy(unsure: np.ndarray, correct: np.ndarray) -> float:
     return float((tpr + tnr) / 2)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """How given thresholds do on given samples."""
+
+    escalate_low_prob: float
+    escalate_mean_nll: float
+    balanced_accuracy: float
+    escalation_rate: float
+    accuracy_when_sure: float
+
+
+def judge(samples: list[Sample], low_prob: float, mean_nll: float) -> Judged:
+    """Score thresholds (such as the configured ones) on ``samples`` without fitting."""
+    unsure = np.array([_unsure(s.uncertainty, low_prob, mean_nll) for s in samples])
+    correct = np.array([s.correct for s in samples], dtype=bool)
+    sure = ~unsure
+    return Judged(
+        escalate_low_prob=low_prob,
+        escalate_mean_nll=mean_nll,
+        balanced_accuracy=round(_balanced_accuracy(unsure, correct), 4),
+        escalation_rate=round(float(unsure.mean()), 4),
+        accuracy_when_sure=round(float(correct[sure].mean()), 4) if sure.any() else 0.0,
+    )
+
+
 def calibrate(samples: list[Sample]) -> Calibration:
     """Choose thresholds on ``samples`` and report the calibration error."""
     if not samples:
@@ -185,11 +210,15 @@ def cross_validate(samples: list[Sample], folds: int = 4) -> HeldOut:
     )
 
 
-def report(calibration: Calibration, samples: list[Sample]) -> dict[str, Any]:
-    """A JSON-ready report."""
+def report(
+    calibration: Calibration, samples: list[Sample], configured: tuple[float, float]
+) -> dict[str, Any]:
+    """A JSON-ready report; ``configured`` (low_prob, mean NLL) are the thresholds in use,
+    scored on the same samples."""
     return {
         "calibration": asdict(calibration),
         "held_out": asdict(cross_validate(samples)),
+        "configured": asdict(judge(samples, *configured)),
         "config": {
             "cascade": {
                 "escalate_low_prob": calibration.escalate_low_prob,
