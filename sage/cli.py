@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from sage import host
 from sage.audio.io import Microphone, NullSink, RawSource, Sink, SpeakerSink, WavSink, wav_source
 from sage.audio.segmenter import Segmenter
 from sage.audio.wakeword import WakeWordGate
@@ -273,6 +274,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print(f"budget   {status['budget_left_s']:.1f} of {status['budget_capacity_s']:.0f} "
           "CPU-seconds")  # fmt: skip
     print(f"models   {', '.join(status['models']) or 'none loaded'}")
+    print(f"host     {host.summary()}")
     for name, when in sorted(status.get("jobs", {}).items()):
         print(f"job      {name:12} next {when or '-'}")
     for row in status["transitions"]:

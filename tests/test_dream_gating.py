@@ -184,6 +184,8 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     import subprocess
     import sys
 
+    from sage.host import summary
+
     env = dict(os.environ, SAGE_STATE_DIR=str(tmp_path))
 
     def sage(*args: str) -> str:
@@ -198,7 +200,9 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     assert status["running"] is False and status["state"] == "focus"
     assert status["transitions"][0]["event"] == "utterance"
     assert status["models"] == []  # freed at shutdown
-    assert "not running; last known: state focus" in sage("status")
+    shown = sage("status")
+    assert "not running; last known: state focus" in shown
+    assert f"host     {summary()}\n" in shown  # where each engine runs, as the daemon chose
 
 
 def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCache) -> None:

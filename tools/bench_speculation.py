@@ -20,14 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import llama_cpp
-
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.speculation import DraftProposer, resolve_mode
 from sage.catalog import ModelCache
 from sage.config import load_config
+from sage.host import llama_gpu_offload
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +94,7 @@ def main() -> int:
         "proposer": f"onnx on {proposer.session.get_providers()[0]}"
         if isinstance(proposer, OnnxDraft)
         else "gguf (llama.cpp)",
-        "auto_resolves_to": resolve_mode("auto", bool(llama_cpp.llama_supports_gpu_offload())),
+        "auto_resolves_to": resolve_mode("auto", llama_gpu_offload()),
         "plain_tokens_per_s_p50": median("tokens_per_s", "plain"),
         "speculative_tokens_per_s_p50": median("tokens_per_s", "speculative"),
         "plain_first_token_s_p50": median("first_token_s", "plain"),

@@ -29,6 +29,7 @@ from sage.cascade.speculation import (
 )
 from sage.config import Config
 from sage.errors import ModelError
+from sage.host import llama_gpu_offload
 from sage.metabolism.ledger import Meter
 from sage.metabolism.metabolism import Allowance
 from sage.metabolism.snapshots import Restored, SnapshotKey, SnapshotStore
@@ -152,12 +153,6 @@ class Responder(Protocol):
         ...
 
 
-def _gpu_offload() -> bool:
-    import llama_cpp
-
-    return bool(llama_cpp.llama_supports_gpu_offload())
-
-
 def select_tier(
     context: str | None,
     trust: Mapping[str, float],
@@ -215,7 +210,9 @@ class Cascade:
         self._remote_down_until = 0.0
         self.costs_s = dict(DEFAULT_COST_S)
         """Running estimate of each tier's cost per answer, from measured calls."""
-        self.switch = SpeculationSwitch(resolve_mode(config.cascade.speculation, _gpu_offload()))
+        self.switch = SpeculationSwitch(
+            resolve_mode(config.cascade.speculation, llama_gpu_offload())
+        )
         self.proposer: CountingProposer | None = None
         self._broken: set[str] = set()
         """Tiers whose model failed to load."""

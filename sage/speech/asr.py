@@ -30,6 +30,7 @@ import webrtcvad
 
 from sage.audio import SAMPLE_RATE
 from sage.config import AsrConfig
+from sage.host import whisper_device
 from sage.metabolism.ledger import cpu_seconds
 from sage.patterns.rules import Rule
 from sage.speech.grammar import compile_jsgf
@@ -160,14 +161,6 @@ NO_SPEECH_MAX = 0.6
 COMPRESSION_MAX = 2.4
 
 
-def _whisper_device() -> tuple[str, str]:
-    import ctranslate2
-
-    if ctranslate2.get_cuda_device_count() > 0:
-        return "cuda", "int8_float16"
-    return "cpu", "int8"
-
-
 class WhisperRecognizer:
     """faster-whisper open dictation (tier 2)."""
 
@@ -175,7 +168,7 @@ class WhisperRecognizer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from faster_whisper import WhisperModel
 
-        device, compute_type = _whisper_device()
+        device, compute_type = whisper_device()
         _LOGGER.info("whisper on %s (%s)", device, compute_type)
         self._model = WhisperModel(
             str(model_dir),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sage.config import TtsConfig
+from sage.host import onnx_cuda
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,10 +29,9 @@ class PiperSpeaker:
     """Speaks text with a Piper voice, on CUDA when onnxruntime has it."""
 
     def __init__(self, model_path: Path, config: TtsConfig) -> None:
-        import onnxruntime
         from piper import PiperVoice, SynthesisConfig
 
-        use_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        use_cuda = onnx_cuda()
         self._voice = PiperVoice.load(model_path, use_cuda=use_cuda)
         self._syn = SynthesisConfig(
             length_scale=config.length_scale,

@@ -1,0 +1,57 @@
+"""What each engine runs on here, chosen from what this host and the installed builds offer.
+
+One place for the choices the daemon makes at load (llama.cpp offloads to a GPU when its
+build can, whisper runs on CUDA when CTranslate2 sees a device, Piper and the ONNX draft
+on onnxruntime's CUDA provider when it has one), so ``sage status`` can show them.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def llama_gpu_offload() -> bool:
+    """This llama.cpp build can offload layers to a GPU (CUDA, Metal, ...)."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def llama_cpu_features() -> list[str]:
+    """The SIMD extensions this llama.cpp build was compiled for (AVX512, NEON, ...)."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    return re.findall(r"\b(AVX\w*|NEON|SVE\w*|DOTPROD|MATMUL_INT8) = 1", info)
+
+
+def whisper_device() -> tuple[str, str]:
+    """(device, compute type) for faster-whisper."""
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        return "cuda", "int8_float16"
+    return "cpu", "int8"
+
+
+def onnx_cuda() -> bool:
+    """onnxruntime here has the CUDA provider (Piper's voice runs on it)."""
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def summary() -> str:
+    """One line: where llama.cpp, whisper, Piper and an ONNX draft run on this host."""
+    import onnxruntime
+
+    from sage.cascade.onnx_draft import choose_providers
+
+    features = llama_cpu_features()
+    llama = "GPU offload" if llama_gpu_offload() else "CPU"
+    if features:
+        llama += f" ({' '.join(features)})"
+    device, compute = whisper_device()
+    onnx = choose_providers(onnxruntime.get_available_providers())[0]
+    return (f"llama.cpp {llama} · whisper {device} {compute} · "
+            f"piper {'cuda' if onnx_cuda() else 'cpu'} · onnx draft {onnx}")  # fmt: skip

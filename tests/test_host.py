@@ -1,0 +1,31 @@
+"""Where each engine runs: the choices the daemon makes from what the host offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime
+
+from sage import host
+from sage.cascade.onnx_draft import choose_providers
+
+
+def test_the_summary_names_each_engine_and_its_device() -> None:
+    line = host.summary()
+    device, compute = host.whisper_device()
+    assert line.startswith("llama.cpp ") and f"whisper {device} {compute}" in line
+    assert ("llama.cpp GPU offload" in line) is host.llama_gpu_offload()
+    assert f"piper {'cuda' if host.onnx_cuda() else 'cpu'}" in line
+    offered = choose_providers(onnxruntime.get_available_providers())
+    assert line.endswith(f"onnx draft {offered[0]}")
+
+
+def test_the_llama_build_reports_the_extensions_this_cpu_was_built_for() -> None:
+    """tools/bootstrap builds for the AVX-512 and AVX2 this CPU reports (x86 only)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = set(cpuinfo.read_text().split("flags", 1)[-1].split("\n", 1)[0].split())
+    features = host.llama_cpu_features()
+    if "avx2" in flags:
+        assert "AVX2" in features
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"} <= flags:
+        assert "AVX512" in features
