@@ -262,6 +262,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         raise SageError("status", f"{path} is unreadable ({exc}); the daemon rewrites it") from None
     else:
         status["running"] = _alive(status.get("pid"))
+    status["host"] = host.engines()
     if args.json:
         print(json.dumps(status))
         return 0

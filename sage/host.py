@@ -41,8 +41,8 @@ def onnx_cuda() -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
-def summary() -> str:
-    """One line: where llama.cpp, whisper, Piper and an ONNX draft run on this host."""
+def engines() -> dict[str, str]:
+    """Where llama.cpp, whisper, Piper and an ONNX draft run on this host."""
     import onnxruntime
 
     from sage.cascade.onnx_draft import choose_providers
@@ -51,7 +51,14 @@ def summary() -> str:
     llama = "GPU offload" if llama_gpu_offload() else "CPU"
     if features:
         llama += f" ({' '.join(features)})"
-    device, compute = whisper_device()
-    onnx = choose_providers(onnxruntime.get_available_providers())[0]
-    return (f"llama.cpp {llama} · whisper {device} {compute} · "
-            f"piper {'cuda' if onnx_cuda() else 'cpu'} · onnx draft {onnx}")  # fmt: skip
+    return {
+        "llama.cpp": llama,
+        "whisper": " ".join(whisper_device()),
+        "piper": "cuda" if onnx_cuda() else "cpu",
+        "onnx draft": choose_providers(onnxruntime.get_available_providers())[0],
+    }
+
+
+def summary() -> str:
+    """:func:`engines` on one line."""
+    return " · ".join(f"{engine} {device}" for engine, device in engines().items())

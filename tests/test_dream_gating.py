@@ -184,7 +184,7 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     import subprocess
     import sys
 
-    from sage.host import summary
+    from sage.host import engines, summary
 
     env = dict(os.environ, SAGE_STATE_DIR=str(tmp_path))
 
@@ -200,6 +200,7 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     assert status["running"] is False and status["state"] == "focus"
     assert status["transitions"][0]["event"] == "utterance"
     assert status["models"] == []  # freed at shutdown
+    assert status["host"] == engines()
     shown = sage("status")
     assert "not running; last known: state focus" in shown
     assert f"host     {summary()}\n" in shown  # where each engine runs, as the daemon chose
