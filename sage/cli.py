@@ -275,7 +275,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print(f"budget   {status['budget_left_s']:.1f} of {status['budget_capacity_s']:.0f} "
           "CPU-seconds")  # fmt: skip
     print(f"models   {', '.join(status['models']) or 'none loaded'}")
-    print(f"host     {host.summary()}")
+    print(f"host     {host.summary(status['host'])}")
     for name, when in sorted(status.get("jobs", {}).items()):
         print(f"job      {name:12} next {when or '-'}")
     for row in status["transitions"]:

@@ -8,6 +8,7 @@ on onnxruntime's CUDA provider when it has one), so ``sage status`` can show the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 
 def llama_gpu_offload() -> bool:
@@ -59,6 +60,7 @@ def engines() -> dict[str, str]:
     }
 
 
-def summary() -> str:
-    """:func:`engines` on one line."""
-    return " · ".join(f"{engine} {device}" for engine, device in engines().items())
+def summary(found: Mapping[str, str] | None = None) -> str:
+    """``found`` (by default :func:`engines`) on one line."""
+    found = engines() if found is None else found
+    return " · ".join(f"{engine} {device}" for engine, device in found.items())

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from llama_cpp import Llama
 
 from sage.cascade.speculation import CountingProposer
 from sage.errors import ModelError
@@ -75,14 +76,8 @@ def tensorrt_options(
     }
 
 
-def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    """Length of the longest common prefix of two token lists."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+shared_prefix = Llama.longest_token_prefix
+"""Length of the longest common prefix of two token lists (llama.cpp's own prefix match)."""
 
 
 class OnnxDraft(CountingProposer):
