@@ -76,12 +76,36 @@ def test_speculation_gives_the_same_greedy_text(models: ModelCache, draft: ChatM
         plain.close()
     speculative = ChatModel(models.path("base"), 1024, 2, role="base", draft=proposer)
     try:
+        speculative.llm.scores.fill(np.nan)
         got = [(p, lp) for p, lp in speculative.stream(CODE, 48)]
+        scores = speculative.llm.scores[: speculative.llm.n_tokens].copy()
+        prompt = len(speculative.prompt_tokens(CODE)[0])
         assert_same_greedy_text(speculative, CODE, expected, "".join(p for p, _ in got))
     finally:
         speculative.close()
     assert proposer.proposed > 0 and 0 < proposer.acceptance <= 1
     assert all(lp <= 1e-6 for _, lp in got)
+    # Rows are kept for the verified proposals (past the prompt), not for the prompt.
+    kept = ~np.isnan(scores).any(axis=1)
+    assert not kept[: prompt - 1].any() and kept[prompt:].any()
+
+
+def test_without_proposals_the_seam_keeps_one_logits_row(models: ModelCache) -> None:
+    """A base with a draft seam that proposes nothing decodes as one without a seam, and
+    keeps no row of the prompt's logits (speculation costs no first-token time)."""
+    plain = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    try:
+        expected = list(plain.stream(CODE, 16))
+    finally:
+        plain.close()
+    silent = DraftProposer(None, k=4, enabled=lambda: False)
+    seamed = ChatModel(models.path("tiny"), 1024, 2, role="tiny", draft=silent)
+    try:
+        seamed.llm.scores.fill(np.nan)
+        assert list(seamed.stream(CODE, 16)) == expected
+        assert np.isnan(seamed.llm.scores[: seamed.llm.n_tokens]).all()
+    finally:
+        seamed.close()
 
 
 class SlowProposer(DraftProposer):

@@ -7,7 +7,12 @@
 Both runs in the same process on the same prompts (code and prose questions from the
 evaluation set, the spoken system prompt): time to first token, decoding tokens/s after
 the first token, draft acceptance, and whether the text came out the same. Also records
-what `[cascade] speculation = "auto"` resolves to here.
+what `[cascade] speculation = "auto"` resolves to here, and what a round of speculation
+costs on this host: k draft steps and the base verifying a batch of k + 1 tokens,
+against one plain base step. A round yields the accepted proposals plus the base's own
+next token, 1 + k * acceptance tokens, so the speed-up is
+(1 + k * acceptance) * base step / round, and the acceptance that breaks even, or
+reaches 1.2x, follows.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
+from sage.cascade.llama_thread import on_llama_thread
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.speculation import DraftProposer, resolve_mode
 from sage.catalog import ModelCache
@@ -49,6 +55,49 @@ def decode(model: ChatModel, messages: list[dict[str, str]], max_tokens: int) ->
     }
 
 
+def eval_ms(model: ChatModel, context: list[int], batch: int) -> float:
+    """Median time for ``model`` to evaluate ``batch`` tokens after ``context`` (on the
+    llama.cpp thread, as every call is: a second calling thread slows all of them)."""
+
+    def timed() -> float:
+        model.llm.reset()
+        model.llm.eval(context)
+        t0 = time.perf_counter()
+        model.llm.eval(context[:batch])
+        return (time.perf_counter() - t0) * 1000
+
+    return round(statistics.median(on_llama_thread(timed) for _ in range(5)), 1)
+
+
+def round_costs(config: Any, models: ModelCache, k: int) -> dict[str, Any]:
+    """A speculation round's parts on this host, and the acceptance it would need."""
+    llm = config.llm
+    base = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base", all_logits=True)
+    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
+    context, _ = base.prompt_tokens([{"role": "system", "content": llm.system_prompt}])
+    costs = {
+        "base_step_ms": eval_ms(base, context, 1),
+        "base_verify_ms": eval_ms(base, context, k + 1),
+        "draft_step_ms": eval_ms(draft, context, 1),
+    }
+    base.close()
+    draft.close()
+    round_ms = round(k * costs["draft_step_ms"] + costs["base_verify_ms"], 1)
+
+    def needed(speedup: float) -> float | None:
+        """The share of proposals kept that gives ``speedup`` (None: out of reach)."""
+        acceptance = (speedup * round_ms / costs["base_step_ms"] - 1) / k
+        return round(acceptance, 3) if acceptance <= 1 else None
+
+    return {
+        **costs,
+        "round_ms": round_ms,
+        "most_with_every_proposal_kept": round((1 + k) * costs["base_step_ms"] / round_ms, 2),
+        "acceptance_to_break_even": needed(1.0),
+        "acceptance_for_1_2x": needed(1.2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -62,6 +111,7 @@ def main() -> int:
     questions = [q for q in load_questions() if q.domain in ("code", "general")]
     prompts = [q.text for q in questions if q.domain == "code"][:3]
     prompts += [q.text for q in questions if q.domain == "general"][:3]
+    costs = None if args.onnx else round_costs(config, models, args.k)
     llm = config.llm
     draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
     plain = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base")
@@ -107,6 +157,8 @@ def main() -> int:
     result["speedup"] = round(
         result["speculative_tokens_per_s_p50"] / result["plain_tokens_per_s_p50"], 3
     )
+    if costs:
+        result["round"] = costs
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from llama_cpp.llama_speculative import LlamaDraftModel
 
 from sage.cascade.llama_thread import on_llama_thread, pinned
 from sage.errors import ModelError
@@ -85,6 +86,33 @@ class _LogProbRecorder:
         return float(self.last_row[token]) - self.last_lse
 
 
+class _ProposalRows(LlamaDraftModel):
+    """The draft seam as llama.cpp calls it: the proposer's tokens, with every position's
+    logits computed only for the batches that carry proposals (verification samples one
+    row per proposed token). The prompt and plain steps then compute one row, as without
+    a draft; keeping every prompt row cost about 130 ms of first token on the reference
+    CPU (tools/bench_speculation.py).
+
+    llama-cpp-python reads ``Llama._logits_all`` at every ``eval``; the constructor still
+    gets ``logits_all=True`` so that its score buffer holds a row per position.
+    """
+
+    def __init__(self, proposer: Any, every_row: bool) -> None:
+        self.proposer = proposer
+        self.every_row = every_row
+        """Keep every row anyway (a model that also scores given answers)."""
+        self.llm: Any = None
+
+    def settle(self) -> None:
+        """Before a new prompt: one row, unless every row is wanted."""
+        self.llm._logits_all = self.every_row
+
+    def __call__(self, input_ids: np.ndarray, /, **kwargs: Any) -> np.ndarray:
+        proposal = self.proposer(input_ids, **kwargs)
+        self.llm._logits_all = self.every_row or len(proposal) > 0
+        return proposal
+
+
 def vocabulary_digest(model_path: Path) -> str:
     """A digest of a GGUF model's token list: equal digests, the same token ids (what
     speculation and distillation between two models need)."""
@@ -122,7 +150,8 @@ class ChatModel:
         self.draft = draft
         """The DraftProposer when this model decodes speculatively."""
         # ``all_logits`` keeps every position's logits (scoring a given answer, as DREAM's
-        # gate does); speculation needs them too, to verify a batch of proposals.
+        # gate does); speculation needs them for the batches of proposals it verifies.
+        self._seam = _ProposalRows(draft, all_logits) if draft is not None else None
         offload = gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         t0 = time.perf_counter()
         try:
@@ -131,8 +160,7 @@ class ChatModel:
                 n_ctx=n_ctx,
                 n_threads=threads,
                 n_gpu_layers=offload,
-                # Speculation verifies a batch of proposals, so it needs every row's logits.
-                draft_model=draft,
+                draft_model=self._seam,
                 logits_all=draft is not None or all_logits,
                 verbose=False,
             )
@@ -154,6 +182,9 @@ class ChatModel:
         """The LoRA adapter now on, if any."""
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         """llama.cpp's vocabulary handle, looked up once for the end-of-turn check."""
+        if self._seam is not None:
+            self._seam.llm = self.llm
+            self._seam.settle()
         self._recorder = _LogProbRecorder()
         self._processors = llama_cpp.LogitsProcessorList([self._recorder])
         _LOGGER.info(
@@ -186,6 +217,7 @@ class ChatModel:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
         text = ""
+        self._settle()
         for token in self.llm.generate(
             tokens, temp=0.0, repeat_penalty=1.0, logits_processor=self._processors
         ):
@@ -216,6 +248,7 @@ class ChatModel:
         def pick() -> str:
             chosen: list[int] = []
             text = ""
+            self._settle()
             for token in self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0,
                                            grammar=grammar):  # fmt: skip
                 if self._is_end(token) or len(chosen) >= 48:
@@ -255,6 +288,11 @@ class ChatModel:
         self.adapter = path
         self.llm.reset()
 
+    def _settle(self) -> None:
+        """A new prompt: the speculation seam goes back to one logits row per batch."""
+        if self._seam is not None:
+            self._seam.settle()
+
     def _is_end(self, token: int) -> bool:
         import llama_cpp
 
@@ -266,19 +304,23 @@ class ChatModel:
 
         def evaluate() -> None:
             self.llm.reset()
+            self._settle()
             self.llm.eval(tokens)
 
         on_llama_thread(evaluate)
 
     def answer_logprobs(self, prompt: list[int], answer: list[int]) -> np.ndarray:
         """Log-probabilities over the vocabulary at each answer position after the prompt
-        (teacher forcing; the model must keep every row: ``all_logits``)."""
+        (teacher forcing; the model must keep every row: ``all_logits``, or a draft seam)."""
 
         def forced() -> np.ndarray:
             self.llm.reset()
+            if self._seam is not None:
+                self.llm._logits_all = True
             self.llm.eval(prompt + answer)
             rows = np.array(self.llm.scores[len(prompt) - 1 : len(prompt) + len(answer) - 1])
             self.llm.reset()
+            self._settle()
             return rows
 
         rows = on_llama_thread(forced).astype(np.float64)
