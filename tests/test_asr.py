@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,6 +84,35 @@ def test_espeak_voice(recognizer: SpeechRecognizer, speak_espeak, text: str) -> 
     )
     assert word_errors(transcript.text, text) == 0
     assert transcript.tier in ("grammar", "whisper")
+
+
+def test_a_telephone_band_request_is_heard_not_the_hotwords(
+    models: ModelCache, fixture_dir: Path
+) -> None:
+    """espeak-ng's default voice sent as 8 kHz stereo, as a narrow-band microphone would:
+    whisper's hotword prompt loops on it ("morning, evening, morning, ..."). Decoding
+    stays greedy (faster-whisper's sampling fallback took 13 s here and returned the
+    hotwords), and one pass without the hotwords gives the request."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.skip("espeak-ng and sox are not installed (tools/bootstrap installs them as root)")
+    raw, narrow = fixture_dir / "capital.raw.wav", fixture_dir / "capital_8k_stereo.wav"
+    subprocess.run(["espeak-ng", "-w", str(raw), "What is the capital of Spain?"], check=True)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "2", str(narrow)], check=True)
+    whisper = WhisperRecognizer(
+        models.path("whisper"), AsrConfig(), hotwords_for(load_rules([DEFAULT_RULES]))
+    )
+    passes: list[dict[str, Any]] = []
+    transcribe = whisper._model.transcribe  # a spy: the real model decodes
+
+    def spied(audio: np.ndarray, **options: Any) -> Any:
+        passes.append(options)
+        return transcribe(audio, **options)
+
+    whisper._model.transcribe = spied  # type: ignore[method-assign]
+    heard = normalise(whisper.recognize(read_wav(narrow))).split()
+    assert "capital" in heard and not {"morning", "afternoon", "evening"} & set(heard), heard
+    assert [p["temperature"] for p in passes] == [0.0, 0.0]  # greedy, twice at most
+    assert passes[0]["hotwords"] and passes[1]["hotwords"] is None
 
 
 def test_silence_is_no_speech(recognizer: SpeechRecognizer) -> None:

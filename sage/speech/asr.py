@@ -159,6 +159,10 @@ def unexplained_speech_ms(
 
 NO_SPEECH_MAX = 0.6
 COMPRESSION_MAX = 2.4
+MAX_TOKENS_BASE = 16
+MAX_TOKENS_PER_S = 8
+"""Whisper's output budget for an utterance: this many tokens, and so many per second
+(speech is about three a second)."""
 
 
 class WhisperRecognizer:
@@ -181,25 +185,42 @@ class WhisperRecognizer:
         self._hotwords = hotwords
 
     def recognize(self, pcm: bytes) -> str:
-        """Transcript of one utterance; segments that look like no speech are dropped."""
+        """Transcript of one utterance; segments that look like no speech are dropped.
+
+        The hotword prompt makes whisper "hear" its words in silence or noise; such
+        segments carry a high no-speech probability or repeat themselves (compression).
+        Decoding is greedy only: faster-whisper's default falls back to sampling at five
+        higher temperatures, five candidates each, and on a muffled 8 kHz request that
+        took 13 s to return hotwords ("morning, evening, morning, ..."). When the biased
+        pass only loops, one pass without the hotwords decides.
+        """
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        text, looped = self._decode(audio, self._hotwords or None)
+        if looped and not text and self._hotwords:
+            text, _ = self._decode(audio, None)
+        return text
+
+    def _decode(self, audio: np.ndarray, hotwords: str | None) -> tuple[str, bool]:
+        """The kept segments' text, and whether a segment was dropped as a loop."""
         segments, _ = self._model.transcribe(
             audio,
             language="en",
             beam_size=self._config.whisper_beam_size,
-            hotwords=self._hotwords or None,
+            hotwords=hotwords,
+            temperature=0.0,
+            # A loop ends here rather than at whisper's 448 tokens.
+            max_new_tokens=MAX_TOKENS_BASE + int(MAX_TOKENS_PER_S * len(audio) / SAMPLE_RATE),
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
         )
-        # The hotword prompt makes whisper "hear" its words in silence or noise; such
-        # segments carry a high no-speech probability or repeat themselves (compression).
-        texts = [
-            s.text.strip()
-            for s in segments
-            if s.no_speech_prob <= NO_SPEECH_MAX and s.compression_ratio <= COMPRESSION_MAX
-        ]
-        return " ".join(t for t in texts if t)
+        texts, looped = [], False
+        for segment in segments:
+            loop = segment.compression_ratio > COMPRESSION_MAX
+            looped |= loop
+            if segment.no_speech_prob <= NO_SPEECH_MAX and not loop:
+                texts.append(segment.text.strip())
+        return " ".join(t for t in texts if t), looped
 
 
 class SpeechRecognizer:
