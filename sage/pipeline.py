@@ -58,6 +58,8 @@ SENTENCE_QUEUE = 8
 """Sentences the LLM may run ahead of the voice; the producer blocks beyond that."""
 FIRST_ITEM_HOLD_S = 1.0
 """Longest the LLM waits for the first sentence's audio before it goes on regardless."""
+FOLLOW_UP_S = 30.0
+"""How long after "3 plus what?" the next utterance may finish that question."""
 
 T = TypeVar("T")
 
@@ -200,6 +202,8 @@ class Pipeline:
         self._responder: Responder | None = None
         self._speaker: PiperSpeaker | None = None
         self._llm_failure: str | None = None
+        self._unfinished: tuple[str, datetime] | None = None
+        """An arithmetic question cut off after an operator, and when it was asked."""
         self._llm_lock = threading.RLock()
         """Held while the LLM answers, so a REST unload never frees a model in use."""
         self._meter = Meter()
@@ -426,7 +430,7 @@ class Pipeline:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
         t_exact = time.perf_counter()
-        exact = deterministic.answer(text, self.clock())
+        exact = self._exact_answer(text)
         timings["deterministic"] = _ms_since(t_exact)
         if exact is not None:
             return self._exact_turn(text, "deterministic", exact.reply, exact.kind, asr_tier,
@@ -437,6 +441,20 @@ class Pipeline:
                 self._say(said, speech)
                 return Turn(text, "llm", said, asr_tier, timings, "service", asr, tier="base")
         return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+
+    def _exact_answer(self, text: str) -> deterministic.Answer | None:
+        """Tier 0.5. After "3 plus what?", the next utterance may finish the question
+        ("four": "3 plus 4 is 7"); otherwise it is a question of its own."""
+        now = self.clock()
+        unfinished, self._unfinished = self._unfinished, None
+        if unfinished is not None and (now - unfinished[1]).total_seconds() <= FOLLOW_UP_S:
+            exact = deterministic.answer(f"{unfinished[0]} {text}", now)
+            if exact is not None and exact.unfinished is None:
+                return exact
+        exact = deterministic.answer(text, now)
+        if exact is not None and exact.unfinished is not None:
+            self._unfinished = (exact.unfinished, now)
+        return exact
 
     def _propose_service(self, services: ServiceControl, text: str, now: float) -> str | None:
         """A language model proposes an intent for a request that names a unit in other

@@ -30,6 +30,8 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("is 91 prime", "No, 91 is not a prime number: it is 7 times 13."),
         ("Is one a prime number?", "No, 1 is not a prime number."),
         ("10 divided by 0", "That's undefined: you can't divide by zero."),
+        ("What is 3 plus", "3 plus what?"),  # cut off: asked back, never guessed
+        ("what is the square root of", "the square root of what?"),
         ("what is the square root of minus 4", "I can't give a real number for that."),
         ("what is 10 to the power of 99", "I can't give a real number for that."),
         ("How many feet in 3 meters?", "3 meters is 9.843 feet."),

@@ -1,11 +1,17 @@
-"""Pipeline helpers: typed-input validation and the worker-thread hand-over."""
+"""Pipeline helpers: typed-input validation, the worker-thread hand-over, follow-ups."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
+from sage.audio.io import NullSink
+from sage.catalog import ModelCache
+from sage.config import Config
 from sage.errors import InputTextError
-from sage.pipeline import clean_text, threaded
+from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.pipeline import FOLLOW_UP_S, Pipeline, clean_text, threaded
 
 
 @pytest.mark.parametrize(
@@ -52,3 +58,23 @@ def test_threaded_consumer_stopping_early_closes_the_producer() -> None:
     assert next(stream) == 1
     stream.close()  # type: ignore[attr-defined]
     assert closed == [True]
+
+
+def test_a_cut_off_sum_is_asked_back_and_finished_by_the_next_utterance(
+    config: Config, models: ModelCache
+) -> None:
+    now = [datetime(2026, 11, 22, 9, 0)]
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), clock=lambda: now[0])
+    try:
+        asked = pipe.ask("What is 3 plus")
+        assert (asked.reply, asked.tier) == ("3 plus what?", "deterministic")
+        assert pipe.ask("four").reply == "3 plus 4 is 7."
+        pipe.ask("what is 12 times")
+        assert pipe.ask("what is 2 times 5").reply == "2 times 5 is 10."  # a question of its own
+        pipe.ask("what is 12 times")
+        now[0] += timedelta(seconds=FOLLOW_UP_S + 1)
+        late = pipe.ask("3")
+        assert late.route != "deterministic"  # too late: "3" alone is not finished off
+        assert pipe.ask("five").route != "deterministic"  # the question is asked back once
+    finally:
+        pipe.close()

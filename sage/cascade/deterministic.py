@@ -31,10 +31,18 @@ class Answer:
     reply: str
     kind: str
     """"arithmetic", "units" or "date"."""
+    unfinished: str | None = None
+    """The expression so far when the question stopped after an operator ("3 plus"): the
+    reply asks for the rest, and the next utterance may complete it."""
 
 
 class _NoParse(Exception):
     pass
+
+
+class _Incomplete(Exception):
+    """The question stopped right after an operator ("what is 3 plus"): a speaker cut off
+    mid-sentence, or a pause the segmenter took for the end."""
 
 
 def _fmt(value: float) -> str:
@@ -142,7 +150,7 @@ class _Arithmetic:
 
     def atom(self) -> float:
         if self.pos >= len(self.words):
-            raise _NoParse
+            raise _Incomplete if self.operators else _NoParse
         value = _number(self.words[self.pos])
         self.pos += 1
         if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
@@ -167,6 +175,8 @@ def arithmetic(words: list[str]) -> Answer | None:
         value = _Arithmetic(words).parse()
     except _NoParse:
         return None
+    except _Incomplete:  # asked back, rather than a language model guessing the rest
+        return Answer(f"{' '.join(words)} what?", "arithmetic", unfinished=" ".join(words))
     except ZeroDivisionError:
         return Answer("That's undefined: you can't divide by zero.", "arithmetic")
     except (ValueError, OverflowError):
