@@ -95,8 +95,10 @@ class AsrConfig:
 
     grammar: bool = True
     """Try the closed-vocabulary pocketsphinx grammar first."""
-    whisper_beam_size: int = 1
-    """Beam size for faster-whisper (1 = greedy, fastest)."""
+    whisper_beam_size: int = 3
+    """Beam size for faster-whisper (1 = greedy search, fastest). On the latency
+    benchmark's LLM questions 3 made 0.048 word errors per word said against 0.080 with 1,
+    for recognition p50 499 against 431 ms, mostly inside the hang-over."""
     threads: int = 2
     """CPU threads for the whisper decoder."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from datetime import datetime
@@ -23,23 +22,8 @@ from sage.speech.asr import (
     WhisperRecognizer,
     hotwords_for,
     with_trailing_silence,
+    word_errors,
 )
-
-
-def word_errors(heard: str, said: str) -> int:
-    """Word-level edit distance between two transcripts."""
-
-    def words(text: str) -> list[str]:
-        # "12:23", "12.23", "12 23", "12-23" and "1223" are the same spoken time
-        return normalise(re.sub(r"(?<=\d)[:. -](?=\d)", "", text)).split()
-
-    a, b = words(heard), words(said)
-    row = list(range(len(b) + 1))
-    for i, wa in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, wb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wa != wb))
-    return row[-1]
 
 
 @pytest.fixture(scope="module")

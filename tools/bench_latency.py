@@ -49,8 +49,10 @@ from sage.catalog import ModelCache
 from sage.config import load_config
 from sage.daemon import Daemon
 from sage.metabolism.snapshots import SnapshotStore
+from sage.patterns.matcher import normalise
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
+from sage.speech.asr import word_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -170,6 +172,8 @@ def run_path(pipeline: Pipeline, clips: list[tuple[str, str, bytes]]) -> dict[st
         stage: percentiles([t["timings_ms"][stage] for t in turns if stage in t["timings_ms"]])
         for stage in STAGES
     }
+    said_words = sum(len(normalise(t["said"]).split()) for t in turns)
+    errors = sum(word_errors(t.get("transcript", ""), t["said"]) for t in turns)
     tiers = Counter(t.get("asr_tier", "none") for t in turns)
     routes = Counter(t["route"] for t in turns)
     by_tier = {
@@ -185,6 +189,9 @@ def run_path(pipeline: Pipeline, clips: list[tuple[str, str, bytes]]) -> dict[st
     return {
         "utterances": len(turns),
         "first_audio_by_asr_tier_ms": by_tier,
+        # word errors of the transcripts against what was said, whichever tier decided
+        "word_error_rate": round(errors / said_words, 3),
+        "whisper_beam_size": pipeline.config.asr.whisper_beam_size,
         "stages_ms": stages,
         "asr_tiers": tiers,
         "routes": routes,

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,7 @@ from sage.audio import SAMPLE_RATE
 from sage.config import AsrConfig
 from sage.host import whisper_device
 from sage.metabolism.ledger import cpu_seconds
+from sage.patterns.matcher import normalise
 from sage.patterns.rules import Rule
 from sage.speech.grammar import compile_jsgf
 
@@ -278,3 +280,19 @@ def hotwords_for(rules: list[Rule]) -> str:
             for value, spoken in values.items():
                 words.extend((value, *spoken))
     return ", ".join(dict.fromkeys(words))
+
+
+def word_errors(heard: str, said: str) -> int:
+    """Word-level edit distance between two transcripts (for ASR tests and benchmarks)."""
+
+    def words(text: str) -> list[str]:
+        # "12:23", "12.23", "12 23", "12-23" and "1223" are the same spoken time
+        return normalise(re.sub(r"(?<=\d)[:. -](?=\d)", "", text)).split()
+
+    a, b = words(heard), words(said)
+    row = list(range(len(b) + 1))
+    for i, wa in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, wb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wa != wb))
+    return row[-1]
