@@ -75,7 +75,7 @@ def test_a_telephone_band_request_is_heard_not_the_hotwords(
 ) -> None:
     """espeak-ng's default voice sent as 8 kHz stereo, as a narrow-band microphone would:
     whisper's hotword prompt loops on it ("morning, evening, morning, ..."). Decoding
-    stays greedy (faster-whisper's sampling fallback took 13 s here and returned the
+    never samples (faster-whisper's sampling fallback took 13 s here and returned the
     hotwords), and one pass without the hotwords gives the request."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         pytest.skip("espeak-ng and sox are not installed (tools/bootstrap installs them as root)")

@@ -191,7 +191,7 @@ class WhisperRecognizer:
 
         The hotword prompt makes whisper "hear" its words in silence or noise; such
         segments carry a high no-speech probability or repeat themselves (compression).
-        Decoding is greedy only: faster-whisper's default falls back to sampling at five
+        Decoding never samples: faster-whisper's default falls back to sampling at five
         higher temperatures, five candidates each, and on a muffled 8 kHz request that
         took 13 s to return hotwords ("morning, evening, morning, ..."). When the biased
         pass only loops, one pass without the hotwords decides.
