@@ -31,7 +31,7 @@ from sage.cascade.llama_thread import on_llama_thread
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.speculation import DraftProposer, resolve_mode
 from sage.catalog import ModelCache
-from sage.config import load_config
+from sage.config import Config, load_config
 from sage.host import llama_gpu_offload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def eval_ms(model: ChatModel, context: list[int], batch: int) -> float:
     return round(statistics.median(on_llama_thread(timed) for _ in range(5)), 1)
 
 
-def round_costs(config: Any, models: ModelCache, k: int) -> dict[str, Any]:
+def round_costs(config: Config, models: ModelCache, k: int) -> dict[str, Any]:
     """A speculation round's parts on this host, and the acceptance it would need."""
     llm = config.llm
     base = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base", all_logits=True)
