@@ -13,6 +13,11 @@ from sage.patterns.rules import Rule
 _NOT_WORD = re.compile(r"[^a-z0-9' ]+")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+_SYMBOLS = {"%": "percent", "+": "plus", "*": "times", "\u00d7": "times",
+            "\u00f7": "divided by", "=": "equals"}  # fmt: skip
+_SYMBOL = re.compile("|".join(re.escape(symbol) for symbol in _SYMBOLS))
+_BETWEEN_NUMBERS = re.compile(r"(?<=\d)\s*([-/])\s*(?=\d)")
+"""A minus or a slash is arithmetic only between numbers ("wi-fi" stays a word)."""
 # Politeness and the assistant's name around a command do not change its meaning.
 _PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
 _SUFFIX = re.compile(r"(?:please |sage )*$")
@@ -32,7 +37,9 @@ def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'")
     text = _THOUSANDS.sub("", text)  # "1,000" → "1000"
     text = _DECIMAL.sub(" point ", text)  # "3.5" → "3 point 5", as it is spoken
-    text = text.replace("%", " percent ")
+    # Whisper writes spoken arithmetic with symbols: "What is 5 + 3?"
+    text = _BETWEEN_NUMBERS.sub(lambda m: " minus " if m[1] == "-" else " divided by ", text)
+    text = _SYMBOL.sub(lambda m: f" {_SYMBOLS[m[0]]} ", text)
     words = _NOT_WORD.sub(" ", text).split()
     words = [w.strip("'") for w in words if w.strip("'")]
     return " ".join(normalise_numbers(words))
