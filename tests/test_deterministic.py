@@ -30,7 +30,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("is 91 prime", "No, 91 is not a prime number: it is 7 times 13."),
         ("Is one a prime number?", "No, 1 is not a prime number."),
         ("10 divided by 0", "That's undefined: you can't divide by zero."),
-        ("What is 5 + 3?", "5 plus 3 is 8."),  # whisper writes spoken sums with symbols
+        ("What is 5 + 3?", "5 plus 3 is 8."),  # typed with symbols
         ("what's 2 * 3 - 10", "2 times 3 minus 10 is -4."),
         ("12 / 4 =", "12 divided by 4 is 3."),
         ("What is 3 plus", "3 plus what?"),  # cut off: asked back, never guessed

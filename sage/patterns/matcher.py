@@ -37,7 +37,7 @@ def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'")
     text = _THOUSANDS.sub("", text)  # "1,000" → "1000"
     text = _DECIMAL.sub(" point ", text)  # "3.5" → "3 point 5", as it is spoken
-    # Whisper writes spoken arithmetic with symbols: "What is 5 + 3?"
+    # Arithmetic written with symbols, as typed to `sage ask`: "what is 5 + 3"
     text = _BETWEEN_NUMBERS.sub(lambda m: " minus " if m[1] == "-" else " divided by ", text)
     text = _SYMBOL.sub(lambda m: f" {_SYMBOLS[m[0]]} ", text)
     words = _NOT_WORD.sub(" ", text).split()
