@@ -103,13 +103,14 @@ class _ProposalRows(LlamaDraftModel):
         """Keep every row anyway (a model that also scores given answers)."""
         self.llm: Any = None
 
-    def settle(self) -> None:
-        """Before a new prompt: one row, unless every row is wanted."""
-        self.llm._logits_all = self.every_row
+    def keep_rows(self, every: bool) -> None:
+        """Keep every position's logits in the next batches (else one row, unless the
+        model always keeps every row)."""
+        self.llm._logits_all = self.every_row or every
 
     def __call__(self, input_ids: np.ndarray, /, **kwargs: Any) -> np.ndarray:
         proposal = self.proposer(input_ids, **kwargs)
-        self.llm._logits_all = self.every_row or len(proposal) > 0
+        self.keep_rows(len(proposal) > 0)
         return proposal
 
 
@@ -184,7 +185,7 @@ class ChatModel:
         """llama.cpp's vocabulary handle, looked up once for the end-of-turn check."""
         if self._seam is not None:
             self._seam.llm = self.llm
-            self._seam.settle()
+            self._seam.keep_rows(False)
         self._recorder = _LogProbRecorder()
         self._processors = llama_cpp.LogitsProcessorList([self._recorder])
         _LOGGER.info(
@@ -291,7 +292,7 @@ class ChatModel:
     def _settle(self) -> None:
         """A new prompt: the speculation seam goes back to one logits row per batch."""
         if self._seam is not None:
-            self._seam.settle()
+            self._seam.keep_rows(False)
 
     def _is_end(self, token: int) -> bool:
         import llama_cpp
@@ -316,7 +317,7 @@ class ChatModel:
         def forced() -> np.ndarray:
             self.llm.reset()
             if self._seam is not None:
-                self.llm._logits_all = True
+                self._seam.keep_rows(True)
             self.llm.eval(prompt + answer)
             rows = np.array(self.llm.scores[len(prompt) - 1 : len(prompt) + len(answer) - 1])
             self.llm.reset()

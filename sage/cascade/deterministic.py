@@ -176,7 +176,8 @@ def arithmetic(words: list[str]) -> Answer | None:
     except _NoParse:
         return None
     except _Incomplete:  # asked back, rather than a language model guessing the rest
-        return Answer(f"{' '.join(words)} what?", "arithmetic", unfinished=" ".join(words))
+        expression = " ".join(words)
+        return Answer(f"{expression} what?", "arithmetic", unfinished=expression)
     except ZeroDivisionError:
         return Answer("That's undefined: you can't divide by zero.", "arithmetic")
     except (ValueError, OverflowError):
