@@ -155,8 +155,18 @@ def test_spoken_length_stops_generation_early(cascade_models: dict[str, ChatMode
                               escalate_mean_nll=99.0)  # fmt: skip
     stats = Generation()
     sentences = list(cascade.respond("Tell me three facts about the moon.", stats, "novel"))
-    assert len(sentences) == 1
+    # the voice started on the first clause; the answer ends where its sentence does
+    assert sentences[0].endswith(",") and len(sentences) == 2 and sentences[1].endswith(".")
     assert stats.calls[0].completion_tokens < 40  # stopped at the boundary, not at max_tokens
+
+
+def test_an_unsure_answer_stops_at_a_sentence_end_not_after_a_spoken_clause(
+    cascade_models: dict[str, ChatModel],
+) -> None:
+    cascade, _ = make_cascade(cascade_models, escalate_low_prob=0.999)  # every token unsure
+    stats = Generation()
+    sentences = list(cascade.respond("Why is the sky blue?", stats, "novel"))  # base: no escalation
+    assert sentences[0].endswith(",") and len(sentences) == 2 and sentences[1].endswith(".")
 
 
 def test_a_missing_base_leaves_the_draft_serving(cascade_models: dict[str, ChatModel]) -> None:

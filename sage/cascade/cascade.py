@@ -20,7 +20,7 @@ from sage.cascade.adapters import adapter_for, adapters_dir, classify_domain, dr
 from sage.cascade.chat import Uncertainty
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
-from sage.cascade.sentences import split_sentences
+from sage.cascade.sentences import ends_mid_sentence, split_sentences
 from sage.cascade.speculation import (
     CountingProposer,
     DraftProposer,
@@ -514,14 +514,19 @@ class Cascade:
                 if unsure and not stats.sentences and can_escalate:
                     outcome = "escalated"
                     return True
-                if unsure and stats.sentences:
+                # An answer ends only where a sentence does: a first clause already
+                # spoken ("To set a timer for 5 minutes,") is finished, not left hanging.
+                said_whole = bool(stats.sentences) and not ends_mid_sentence(stats.sentences[-1])
+                if unsure and said_whole:
                     outcome = "spoken"
                     break  # keep what was said with confidence; end at this boundary
                 spoken.extend(pending)
                 pending.clear()
                 stats.sentences.append(sentence)
                 yield sentence
-                if len(stats.sentences) >= cascade.max_sentences:
+                if len(stats.sentences) >= cascade.max_sentences and not ends_mid_sentence(
+                    sentence
+                ):
                     break
             outcome = "spoken"
             return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sage.patterns.matcher import normalise
@@ -370,4 +370,7 @@ def answer(transcript: str, now: datetime) -> Answer | None:
     text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
     if not text:
         return None
-    return arithmetic(text.split()) or primality(text) or convert(text) or dates(text, now)
+    found = arithmetic(text.split()) or primality(text) or convert(text) or dates(text, now)
+    if found is None:
+        return None
+    return replace(found, reply=found.reply[:1].upper() + found.reply[1:])  # "The square root …"

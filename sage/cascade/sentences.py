@@ -45,6 +45,11 @@ def split_sentences(
         yield rest
 
 
+def ends_mid_sentence(chunk: str) -> bool:
+    """Whether ``chunk`` from :func:`split_sentences` is a first clause, cut at a comma."""
+    return chunk.rstrip().endswith((",", ";", ":"))
+
+
 def _speech_text(text: str) -> str:
     """``text`` for the voice; "" when only punctuation is left (such as the closing quote
     of a sentence that ended before the quote arrived)."""
