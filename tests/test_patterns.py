@@ -37,6 +37,18 @@ def matcher() -> PatternMatcher:
         ("never mind", "stop", None),
         ("Thank you very much!", "thanks", "You're welcome."),
         ("What's your name?", "identity", None),
+        # what SAGE cannot do is said, not promised by a language model
+        (
+            "Set a timer for five minutes.",
+            "no_timers",
+            "I can't set timers, alarms or reminders yet.",
+        ),
+        ("Can you remind me to call Mom at 6?", "no_timers", None),
+        ("Play some music.", "no_media", "I can't play music or other media yet."),
+        ("Call John.", "no_calls", "I can't make calls or send messages."),
+        ("Cancel that.", "stop", None),
+        ("play a game with me", None, None),
+        ("what do you call a baby cat", None, None),
         ("What is the capital of France?", None, None),
         ("hello what is the capital of france", None, None),
         ("what time is it in tokyo", None, None),
@@ -152,3 +164,14 @@ def test_grammar_has_commands_and_filler() -> None:
     assert "( what time is it [ now | right now ] )" in jsgf
     assert "( good (afternoon | evening | morning) )" in jsgf
     assert "cheers" not in jsgf  # a template with an unknown word is left out
+    assert "remind" not in jsgf  # free text ("remind me ...") is matched on transcripts only
+
+
+def test_any_words_stand_for_one_or_more_words(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nname = "x"\nreplies = ["Noted."]\ntemplates = ["note that ... [please]"]\n'
+    )
+    matcher = PatternMatcher(load_rules([path]))
+    assert matcher.match("Note that the milk is off, please.", NOW) is not None
+    assert matcher.match("Note that.", NOW) is None

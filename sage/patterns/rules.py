@@ -1,11 +1,13 @@
 """Rule files: a small template language that compiles to a regex and to a JSGF grammar.
 
-A template is plain words plus three forms:
+A template is plain words plus four forms:
 
 * ``(a | b c)``  alternatives,
 * ``[words]``     optional words,
 * ``{slot}``      a named slot whose values are listed in the rule's ``slots`` table;
-                  the value's synonyms all capture the canonical value.
+                  the value's synonyms all capture the canonical value,
+* ``...``         one or more words of any kind ("remind me ..."). Such a template is
+                  matched on transcripts only: the ASR grammar has no free text.
 
 Example::
 
@@ -27,7 +29,8 @@ from typing import Any
 from sage.errors import ConfigError
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
-_TOKEN = re.compile(r"\(|\)|\[|\]|\||\{[a-z_][a-z0-9_]*\}|[a-z0-9']+")
+_TOKEN = re.compile(r"\(|\)|\[|\]|\||\{[a-z_][a-z0-9_]*\}|\.\.\.|[a-z0-9']+")
+ANY_WORDS = "..."
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def compile_template(rule_name: str, template: str, slots: dict[str, Any]) -> re
             out.append(")" if tok == ")" else ")?")
         elif tok == "|":
             out.append("|")
+        elif tok == ANY_WORDS:
+            out.append(r"(?:\S+ )+?")
         elif tok.startswith("{"):
             slot = tok[1:-1]
             if slot not in slots:

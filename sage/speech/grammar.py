@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sage.patterns.rules import Rule, tokenize
+from sage.patterns.rules import ANY_WORDS, Rule, tokenize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ def _expansion(rule: Rule, template: str, known: Callable[[str], bool]) -> str |
             if not usable:
                 return None
             parts.append("(" + " | ".join(usable) + ")")
+        elif tok == ANY_WORDS:
+            return None  # free text: matched on whisper's transcript instead
         elif tok in "()[]|":
             parts.append(tok)
         elif not known(tok):
