@@ -24,6 +24,10 @@ def tokens(text: str, size: int = 3) -> list[str]:
         ("Short, then more words here. Next, one.", ["Short, then more words here.", "Next, one."]),
         ("It has 299,792,458 metres", ["It has 299,792,458 metres"]),
         ("**Bold** and `code` here.", ["Bold and code here."]),
+        (
+            "Use the time module. Here's how:\n```python\nimport time\n```\nThat waits.",
+            ["Use the time module."],  # the answer ends before the code block
+        ),
         ("", []),
     ],
 )

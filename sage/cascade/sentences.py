@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterable
 _NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)"
 _END = re.compile(_NOT_ABBREVIATION + r"(?:[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$)")
 _CLAUSE = re.compile(r"[,;:]\s")
+CODE_FENCE = "```"
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
 
@@ -34,6 +35,16 @@ def split_sentences(
     first = True
     for piece in pieces:
         buffer += piece
+        fence = buffer.find(CODE_FENCE)
+        if fence >= 0:
+            # Code is no use read out: the answer ends at the last sentence before the
+            # block, and the unfinished lead-in ("Here's how you can do it:") is dropped.
+            buffer = buffer[:fence]
+            while (end := _boundary(buffer, 0)) is not None:
+                if sentence := _speech_text(buffer[:end]):
+                    yield sentence
+                buffer = buffer[end:]
+            return
         while (end := _boundary(buffer, first_clause_words if first else 0)) is not None:
             sentence = _speech_text(buffer[:end])
             buffer = buffer[end:]
