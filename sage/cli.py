@@ -270,8 +270,12 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         print("sage is not running and has never run here (no status file)")
         return 0
     now = time.time()
-    running = "running" if status["running"] else "not running; last known"
-    print(f"{running}: state {status['state']} for {_ago(now - status['since'])}")
+    if status["running"]:
+        print(f"running: state {status['state']} for {_ago(now - status['since'])}")
+    else:  # the file's figures are as of its last write; its job times have passed
+        print(f"not running (last heard from {_ago(now - path.stat().st_mtime)} ago); "
+              f"last known: state {status['state']}")  # fmt: skip
+        status["jobs"] = {}
     print(f"budget   {status['budget_left_s']:.1f} of {status['budget_capacity_s']:.0f} "
           "CPU-seconds")  # fmt: skip
     print(f"models   {', '.join(status['models']) or 'none loaded'}")

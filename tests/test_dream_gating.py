@@ -202,7 +202,8 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     assert status["models"] == []  # freed at shutdown
     assert status["host"] == engines()
     shown = sage("status")
-    assert "not running; last known: state focus" in shown
+    assert "not running (last heard from " in shown and "last known: state focus" in shown
+    assert "job " not in shown  # a stopped daemon's schedule is not shown as upcoming
     assert f"host     {summary()}\n" in shown  # where each engine runs, as the daemon chose
 
 
