@@ -366,7 +366,7 @@ class UnitConfig:
 
 
 DEFAULT_UNITS = (
-    UnitConfig("nginx.service", ("the web server", "web server"),
+    UnitConfig("nginx.service", ("the web server", "web server", "engine x"),
                ("status", "start", "restart", "stop"), critical=True),
     UnitConfig("ssh.service", ("ssh", "the ssh server", "remote login"), ("status",)),
 )  # fmt: skip

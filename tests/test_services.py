@@ -80,6 +80,13 @@ def test_what_sage_says_comes_from_the_result() -> None:
     assert control(RecordingExecutor()).answer("is ssh running", 0.0) == "ssh is running."
 
 
+def test_nginx_is_heard_as_it_is_said() -> None:
+    # whisper writes Piper's "Restart nginx." as "restart engine X" (checked)
+    assert control(RecordingExecutor()).answer("restart engine X", 0.0) == (
+        "Restart nginx? Say yes to confirm."
+    )
+
+
 UNITS = {unit.name: unit for unit in DEFAULT_UNITS}
 SPOKEN = {"nginx.service": "the web server", "ssh.service": "ssh", "cups.service": "cups service"}
 PHRASES = {

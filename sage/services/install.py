@@ -151,7 +151,7 @@ use_sudo = {str(use_sudo).lower()}   # true on polkit 0.105 hosts (sudoers fallb
 
 [[services.units]]
 name = "nginx.service"
-aliases = ["the web server", "web server"]
+aliases = ["the web server", "web server", "engine x"]   # nginx as it is said
 verbs = ["status", "start", "restart", "stop"]
 critical = true
 
