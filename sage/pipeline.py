@@ -42,7 +42,6 @@ from sage.speech.asr import (
     SpeechRecognizer,
     Transcript,
     WhisperRecognizer,
-    hotwords_for,
 )
 from sage.speech.tts import PiperSpeaker
 from sage.trust import scoring
@@ -219,9 +218,7 @@ class Pipeline:
             grammar = None
             if self.config.asr.grammar:
                 grammar = GrammarRecognizer(self.models.path("sphinx"), self.rules)
-            whisper = WhisperRecognizer(
-                self.models.path("whisper"), self.config.asr, hotwords_for(self.rules)
-            )
+            whisper = WhisperRecognizer(self.models.path("whisper"), self.config.asr)
             self._recognizer = SpeechRecognizer(grammar, whisper, self._is_command)
         return self._recognizer
 
