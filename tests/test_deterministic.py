@@ -36,12 +36,13 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What is 3 plus", "3 plus what?"),  # cut off: asked back, never guessed
         ("what is the square root of", "The square root of what?"),
         ("what is the square root of minus 4", "I can't give a real number for that."),
-        ("what is 10 to the power of 99", "I can't give a real number for that."),
+        ("what is 10 to the power of 99", "That number is too large to say usefully."),
+        ("what is 2 to the power of minus 2", "2 to the power of minus 2 is 0.25."),
         ("How many feet in 3 meters?", "3 meters is 9.843 feet."),
         ("Convert 5 miles to kilometers.", "5 miles is 8.047 kilometers."),
         (
             "What is 100 degrees Fahrenheit in Celsius?",
-            "100 degrees fahrenheit is 37.78 degrees celsius.",
+            "100 degrees Fahrenheit is 37.78 degrees Celsius.",
         ),
         ("how many ounces are in a pound", "1 pound is 16 ounces."),
         ("How many seconds in a day?", "1 day is 86400 seconds."),
@@ -50,6 +51,16 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How many days until Christmas?", "34 days until Christmas, Friday, December 25."),
         ("how many days until the 1st of january", "41 days until January 1, a Friday."),
         ("What day will it be in 10 days?", "In 10 days it will be Tuesday, December 1, 2026."),
+        ("what day is it in 2 weeks", "In 2 weeks it will be Saturday, December 5, 2026."),
+        # a language model has no calendar: it said "Tomorrow is Wednesday." on a Sunday
+        ("What day is it tomorrow?", "Tomorrow is Sunday, November 22."),
+        ("what's tomorrow's date", "Tomorrow is Sunday, November 22."),
+        ("What was the date yesterday?", "Yesterday was Friday, November 20."),
+        ("What's the date next Friday?", "Next Friday is November 27."),
+        ("what date was last saturday", "Last Saturday was November 14."),
+        ("What day of the week is December 25th?", "December 25 is a Friday."),
+        ("what day is february 29", "February 29, 2028 is a Tuesday."),
+        ("How many days until February 30?", "There is no February 30."),
     ],
 )
 def test_answers(question: str, reply: str) -> None:
@@ -70,7 +81,7 @@ def test_answers(question: str, reply: str) -> None:
         "is 1000000000039 a prime number",  # past the trial-division bound
         "How many feet in 3 kilograms?",  # different dimensions
         "how many days until my birthday",
-        "how many days until february 30",
+        "what day is my birthday",
         "",
     ],
 )

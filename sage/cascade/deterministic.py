@@ -142,10 +142,10 @@ class _Arithmetic:
             return value**3
         if self.take("to the power of") or self.take("to the"):
             self.operators += 1
-            exponent = self.atom()
-            if abs(exponent) > 64:
-                raise OverflowError
-            return value**exponent
+            exponent = -self.atom() if self.take("minus") else self.atom()
+            if value < 0 and exponent != int(exponent):
+                raise ValueError("a fractional power of a negative number")
+            return value**exponent  # floats: an overflow raises OverflowError at once
         return value
 
     def atom(self) -> float:
@@ -180,8 +180,10 @@ def arithmetic(words: list[str]) -> Answer | None:
         return Answer(f"{expression} what?", "arithmetic", unfinished=expression)
     except ZeroDivisionError:
         return Answer("That's undefined: you can't divide by zero.", "arithmetic")
-    except (ValueError, OverflowError):
+    except ValueError:
         return Answer("I can't give a real number for that.", "arithmetic")
+    except OverflowError:
+        value = math.inf
     if abs(value) > MAX_MAGNITUDE:
         return Answer("That number is too large to say usefully.", "arithmetic")
     return Answer(f"{' '.join(words)} is {_fmt(value)}.", "arithmetic")
@@ -278,8 +280,8 @@ def convert(text: str) -> Answer | None:
         amount = float(hit["n"]) if hit["n"] else 1.0
         if _UNITS[source][0] == "temperature":
             value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
-            return Answer(f"{_fmt(amount)} degrees {source} is {_fmt(value)} degrees {target}.",
-                          "units")  # fmt: skip
+            return Answer(f"{_fmt(amount)} degrees {source.capitalize()} is {_fmt(value)} "
+                          f"degrees {target.capitalize()}.", "units")  # fmt: skip
         value = amount * _UNITS[source][1] / _UNITS[target][1]
         return Answer(f"{_fmt(amount)} {_plural(source, amount)} is {_fmt(value)} "
                       f"{_plural(target, value)}.", "units")  # fmt: skip
@@ -303,14 +305,45 @@ _UNTIL = re.compile(
 )
 _IN_DAYS = re.compile(
     r"^(?:day|date|day of the week|what day|what date|what day will it be|what date will it be"
-    r"|what day is it|what's the date) (?:will it be )?in (?P<n>\d+) (?P<unit>days?|weeks?)$"
+    r"|what day is it|what's the date) (?:will it be |is it )?in (?P<n>\d+) (?P<unit>days?|weeks?)$"
 )
 
 
+_ON_DAY = (
+    re.compile(
+        r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
+        r"(?:is it |was it |will it be |is |was |will be )?"
+        r"(?:on )?(?P<when>[a-z0-9' ]+)$"
+    ),
+    re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
+)
+_RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow": 2,
+             "the day before yesterday": -2}  # fmt: skip
+
+
+def _named_day(when: str, today: date) -> tuple[date, str] | None:
+    """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date."""
+    if when in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[when]), when.capitalize()
+    first, _, rest = when.partition(" ")
+    if first == "last" and rest in _WEEKDAYS:
+        behind = (today.weekday() - _WEEKDAYS.index(rest)) % 7 or 7
+        return today - timedelta(days=behind), f"Last {rest.capitalize()}"
+    if first in ("next", "this") and rest in _WEEKDAYS:
+        return _coming(rest, today), f"{first.capitalize()} {rest.capitalize()}"
+    return _target_date(when, today)
+
+
+def _coming(weekday: str, today: date) -> date:
+    """The next ``weekday`` after today (a week ahead when today is one)."""
+    return today + timedelta(days=(_WEEKDAYS.index(weekday) - today.weekday()) % 7 or 7)
+
+
 def _target_date(when: str, today: date) -> tuple[date, str] | None:
+    """The next date (today included) that ``when`` names: a weekday, a holiday, a day of a
+    month. A day that no month has ("february 30") raises ValueError."""
     if when in _WEEKDAYS:
-        ahead = (_WEEKDAYS.index(when) - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead), when.capitalize()
+        return _coming(when, today), when.capitalize()
     fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
              "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
              "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
@@ -326,18 +359,42 @@ def _target_date(when: str, today: date) -> tuple[date, str] | None:
             return None
         month, day = _MONTHS.index(month_word) + 1, int(re.sub(r"\D", "", day_word))
         name = f"{month_word.capitalize()} {day}"
-    try:
-        target = date(today.year, month, day)
-        if target < today:
-            target = date(today.year + 1, month, day)
-    except ValueError:
-        return None
-    return target, name
+    for year in range(today.year, today.year + 9):  # February 29 waits for a leap year
+        try:
+            target = date(year, month, day)
+        except ValueError:
+            continue
+        if target >= today:
+            return target, name
+    raise ValueError(f"There is no {name}.")
 
 
 def dates(text: str, now: datetime) -> Answer | None:
     """ "how many days until friday", "what day is it in 10 days"."""
     today = now.date()
+    try:
+        return _until(text, today) or _on_day(text, today)
+    except ValueError as exc:  # "how many days until february 30"
+        return Answer(str(exc), "date")
+
+
+def _on_day(text: str, today: date) -> Answer | None:
+    """ "what day is it tomorrow" → "Tomorrow is Monday, November 23."."""
+    hit = next((m for pattern in _ON_DAY if (m := pattern.match(text))), None)
+    found = _named_day(hit["when"].strip(), today) if hit else None
+    if found is None:
+        return None
+    target, name = found
+    verb = "was" if target < today else "is"
+    year = f", {target.year}" if target.year != today.year else ""
+    if name.split()[0].lower() in _MONTHS:
+        return Answer(f"{name}{year} {verb} a {target.strftime('%A')}.", "date")
+    if name.split()[-1].lower() in _WEEKDAYS:  # "Next Friday is November 27."
+        return Answer(f"{name} {verb} {target.strftime('%B')} {target.day}{year}.", "date")
+    return Answer(f"{name} {verb} {target.strftime('%A, %B')} {target.day}{year}.", "date")
+
+
+def _until(text: str, today: date) -> Answer | None:
     if hit := _UNTIL.match(text):
         found = _target_date(hit["when"].strip(), today)
         if found is None:
