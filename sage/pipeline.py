@@ -240,7 +240,7 @@ class Pipeline:
                     focus_window = self.metabolism.settings[State.FOCUS].idle_timeout_s
                 cascade = Cascade(
                     self.config, self._load_model, self._trust, self._unsure, self.snapshots,
-                    self._snapshot_key, session_fresh_s=focus_window,
+                    self._snapshot_key, session_fresh_s=focus_window, clock=self.clock,
                 )  # fmt: skip
                 try:
                     cascade.warm()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sage.cascade.cascade import Cascade, Generation, select_tier
+from sage.cascade.cascade import Cascade, Generation, select_tier, with_the_date
 from sage.cascade.chat import ChatModel, Uncertainty
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
@@ -223,3 +224,15 @@ def test_the_role_registry_loads_a_file_by_path_with_its_settings_and_falls_back
         "loading its fallback small"
     ]
     pipeline.close()
+
+
+def test_a_request_about_the_present_carries_the_date(cascade_models: dict[str, ChatModel]) -> None:
+    assert with_the_date("What is the capital of France?", datetime(2031, 3, 4, 9, 5)) == (
+        "What is the capital of France?"  # nothing about now: the prompt stays short
+    )
+    config = Config(cascade=dataclasses.replace(CascadeConfig(), escalate_low_prob=0.0,
+                                                escalate_mean_nll=99.0))  # fmt: skip
+    cascade = Cascade(config, load=lambda tier, role, draft: cascade_models[tier],
+                      clock=lambda: datetime(2031, 3, 4, 9, 5))  # fmt: skip
+    reply = " ".join(cascade.respond("What year is it now?", Generation(), "novel"))
+    assert "2031" in reply  # a year no model guesses: it came from the clock

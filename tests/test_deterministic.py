@@ -61,6 +61,8 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What day of the week is December 25th?", "December 25 is a Friday."),
         ("what day is february 29", "February 29, 2028 is a Tuesday."),
         ("How many days until February 30?", "There is no February 30."),
+        ("What year is it?", "It's 2026."),
+        ("what month is it now", "It's November."),
     ],
 )
 def test_answers(question: str, reply: str) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -183,6 +185,23 @@ def select_tier(
     return max(affordable, key=lambda t: (trust.get(t, 0.0), affordable.index(t)))
 
 
+_ABOUT_NOW = re.compile(
+    r"\b(?:today|tonight|tomorrow|yesterday|now|current(?:ly)?|ago|since|until|till|born"
+    r"|weekend|this (?:year|month|week|season)|how old|what (?:year|month|day|date|season))\b",
+    re.IGNORECASE,
+)
+
+
+def with_the_date(text: str, now: datetime) -> str:
+    """A request about the present carries the date and time: a language model has no
+    clock ("The current year is 2023."). Other requests stay as they were: about 20 more
+    prompt tokens cost the base some 250 ms of first token on 2 cores."""
+    if not _ABOUT_NOW.search(text):
+        return text
+    clock = now.strftime("%I:%M %p").lstrip("0")
+    return f"{text}\n(It is {now:%A, %B} {now.day}, {now.year}, {clock}.)"
+
+
 class Cascade:
     """Draft and base models behind one :class:`Responder`."""
 
@@ -195,8 +214,10 @@ class Cascade:
         snapshots: SnapshotStore | None = None,
         snapshot_key: Callable[[str], SnapshotKey] | None = None,
         session_fresh_s: float = 0.0,
+        clock: Callable[[], datetime] = datetime.now,
     ) -> None:
         self.config = config
+        self._clock = clock
         self._load = load
         """(tier, catalog role, draft proposer for speculation or None) → a loaded model."""
         self._trust = trust
@@ -394,6 +415,7 @@ class Cascade:
             tier = select_tier(context, trust, self.costs_s, selectable, budget,
                                self.config.cascade.min_trust)  # fmt: skip
         stats.domain = classify_domain(text)
+        text = with_the_date(text, self._clock())
         adapter = adapter_for(self.adapters_dir, stats.domain)
         can_modify = adapter is not None and "base" in selectable and "modifier" in allowed
         tiers = [*selectable, "modifier"] if can_modify else selectable

@@ -317,6 +317,9 @@ _ON_DAY = (
     ),
     re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
 )
+_YEAR_OR_MONTH = re.compile(
+    r"^(?:the )?(?:current )?(?P<what>year|month)(?: is it| is this| are we in)?(?: now)?$"
+)
 _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow": 2,
              "the day before yesterday": -2}  # fmt: skip
 
@@ -372,6 +375,9 @@ def _target_date(when: str, today: date) -> tuple[date, str] | None:
 def dates(text: str, now: datetime) -> Answer | None:
     """ "how many days until friday", "what day is it in 10 days"."""
     today = now.date()
+    if hit := _YEAR_OR_MONTH.match(text):  # "what year is it"
+        return Answer(f"It's {today.year if hit['what'] == 'year' else today.strftime('%B')}.",
+                      "date")  # fmt: skip
     try:
         return _until(text, today) or _on_day(text, today)
     except ValueError as exc:  # "how many days until february 30"
