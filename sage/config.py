@@ -99,6 +99,11 @@ class AsrConfig:
     """Beam size for faster-whisper (1 = greedy search, fastest). On the latency
     benchmark's LLM questions 3 made 0.048 word errors per word said against 0.080 with 1,
     for recognition p50 499 against 431 ms, mostly inside the hang-over."""
+    whisper_hotwords: bool = False
+    """Prompt whisper with the vocabulary the rules know (their slot values). Off: in
+    tools/bench_asr.py the prompt made more word errors on questions and commands in two
+    voices (README, *How the speech tiers decide*); worth a try with rules that name
+    things whisper does not know."""
     threads: int = 2
     """CPU threads for the whisper decoder."""
 

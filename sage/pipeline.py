@@ -42,6 +42,7 @@ from sage.speech.asr import (
     SpeechRecognizer,
     Transcript,
     WhisperRecognizer,
+    hotwords_for,
 )
 from sage.speech.tts import PiperSpeaker
 from sage.trust import scoring
@@ -218,7 +219,8 @@ class Pipeline:
             grammar = None
             if self.config.asr.grammar:
                 grammar = GrammarRecognizer(self.models.path("sphinx"), self.rules)
-            whisper = WhisperRecognizer(self.models.path("whisper"), self.config.asr)
+            hotwords = hotwords_for(self.rules) if self.config.asr.whisper_hotwords else ""
+            whisper = WhisperRecognizer(self.models.path("whisper"), self.config.asr, hotwords)
             self._recognizer = SpeechRecognizer(grammar, whisper, self._is_command)
         return self._recognizer
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Word errors and time of ASR tier 2 (whisper) on generated speech, per voice.
 
-    .venv/bin/python tools/bench_asr.py [--beam 3] [--out tools/results/bench_asr.json]
+    .venv/bin/python tools/bench_asr.py [--beam 3] [--hotwords]
+                                        [--out tools/results/bench_asr.json]
 
 The 52 evaluation questions (tools/eval/questions.toml) and the latency benchmark's
 pattern phrases are spoken by Piper and by espeak-ng (a formant voice, far from whisper's
 training data) and recognised by SAGE's own WhisperRecognizer, one utterance at a time
 with 0.5 s of silence before it and 1 s after. Reports word errors per word said (the edit
 distance of tools/bench_latency.py), recognition time p50 and max, and what was misheard.
+--hotwords prompts whisper with the rules' vocabulary, as asr.whisper_hotwords does.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sage.catalog import ModelCache
 from sage.config import load_config
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
-from sage.speech.asr import WhisperRecognizer, word_errors
+from sage.speech.asr import WhisperRecognizer, hotwords_for, word_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +63,7 @@ def measure(whisper: WhisperRecognizer, clips: list[tuple[str, bytes]]) -> dict[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beam", type=int, help="whisper beam size (default: the config's)")
+    parser.add_argument("--hotwords", action="store_true", help="prompt with the rules' words")
     parser.add_argument("--out", type=Path, default=ROOT / "tools" / "results" / "bench_asr.json")
     args = parser.parse_args()
     config = load_config()
@@ -71,7 +74,8 @@ def main() -> int:
     voice = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())  # Piper only
     questions = tomllib.loads((ROOT / "tools" / "eval" / "questions.toml").read_text())["q"]
     texts = [q["text"] for q in questions] + PATTERN_PHRASES
-    whisper = WhisperRecognizer(models.path("whisper"), config.asr)
+    hotwords = hotwords_for(load_rules([DEFAULT_RULES])) if args.hotwords else ""
+    whisper = WhisperRecognizer(models.path("whisper"), config.asr, hotwords)
     voices: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         clips = {"piper": [(t, piper_pcm(voice, t)) for t in texts]}
@@ -86,6 +90,7 @@ def main() -> int:
         "benchmark": "bench_asr",
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
         "whisper_beam_size": config.asr.whisper_beam_size,
+        "hotwords": hotwords,
         "voices": voices,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ milliseconds, but only for commands the rules know. Its transcript is accepted o
 the pattern matcher accepts it; speech outside the grammar decodes as filler words, which
 no rule matches, and falls through.
 
-Tier 2, faster-whisper tiny.en int8: open dictation, on CUDA when the host has it.
+Tier 2, faster-whisper tiny.en int8: open dictation, on CUDA when the host has it; with
+``asr.whisper_hotwords`` it is prompted with the vocabulary the rules know (hotwords).
 
 Recognition runs on one thread of its own, one utterance at a time, so the daemon can
 start it at a pause (:meth:`SpeechRecognizer.begin`) while the segmenter still listens.
@@ -169,7 +170,7 @@ MAX_TOKENS_PER_S = 8
 class WhisperRecognizer:
     """faster-whisper open dictation (tier 2)."""
 
-    def __init__(self, model_dir: Path, config: AsrConfig) -> None:
+    def __init__(self, model_dir: Path, config: AsrConfig, hotwords: str = "") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from faster_whisper import WhisperModel
 
@@ -183,22 +184,31 @@ class WhisperRecognizer:
             local_files_only=True,
         )
         self._config = config
+        self._hotwords = hotwords
 
     def recognize(self, pcm: bytes) -> str:
         """Transcript of one utterance; segments that look like no speech are dropped.
 
-        Whisper "hears" words in silence or noise; such segments carry a high no-speech
-        probability or repeat themselves (compression). Decoding never samples:
-        faster-whisper's default falls back to sampling at five higher temperatures, five
-        candidates each, which took 13 s on a muffled 8 kHz request. No hotword prompt: it
-        made more word errors in tools/bench_asr.py (Piper 0.067 against 0.062 per word,
-        espeak-ng 0.185 against 0.159) and looped on some requests.
+        The hotword prompt makes whisper "hear" its words in silence or noise; such
+        segments carry a high no-speech probability or repeat themselves (compression).
+        Decoding never samples: faster-whisper's default falls back to sampling at five
+        higher temperatures, five candidates each, and on a muffled 8 kHz request that
+        took 13 s to return hotwords ("morning, evening, morning, ..."). When the biased
+        pass only loops, one pass without the hotwords decides.
         """
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        text, looped = self._decode(audio, self._hotwords or None)
+        if looped and not text and self._hotwords:
+            text, _ = self._decode(audio, None)
+        return text
+
+    def _decode(self, audio: np.ndarray, hotwords: str | None) -> tuple[str, bool]:
+        """The kept segments' text, and whether a segment was dropped as a loop."""
         segments, _ = self._model.transcribe(
             audio,
             language="en",
             beam_size=self._config.whisper_beam_size,
+            hotwords=hotwords,
             temperature=0.0,
             # A loop ends here rather than at whisper's 448 tokens.
             max_new_tokens=MAX_TOKENS_BASE + int(MAX_TOKENS_PER_S * len(audio) / SAMPLE_RATE),
@@ -206,13 +216,13 @@ class WhisperRecognizer:
             without_timestamps=True,
             vad_filter=False,
         )
-        texts = [
-            segment.text.strip()
-            for segment in segments
-            if segment.no_speech_prob <= NO_SPEECH_MAX
-            and segment.compression_ratio <= COMPRESSION_MAX
-        ]
-        return " ".join(t for t in texts if t)
+        texts, looped = [], False
+        for segment in segments:
+            loop = segment.compression_ratio > COMPRESSION_MAX
+            looped |= loop
+            if segment.no_speech_prob <= NO_SPEECH_MAX and not loop:
+                texts.append(segment.text.strip())
+        return " ".join(t for t in texts if t), looped
 
 
 class SpeechRecognizer:
@@ -260,6 +270,16 @@ class SpeechRecognizer:
         whisper_ms = (time.perf_counter() - t0) * 1000
         tier = "whisper" if whisper_text else "none"
         return Transcript(whisper_text, tier, grammar_text, whisper_text, grammar_ms, whisper_ms)
+
+
+def hotwords_for(rules: list[Rule]) -> str:
+    """The vocabulary that biases whisper: the assistant's name and every slot value."""
+    words = ["SAGE"]
+    for rule in rules:
+        for values in rule.slots.values():
+            for value, spoken in values.items():
+                words.extend((value, *spoken))
+    return ", ".join(dict.fromkeys(words))
 
 
 def word_errors(heard: str, said: str) -> int:
