@@ -221,7 +221,9 @@ class Pipeline:
                 grammar = GrammarRecognizer(self.models.path("sphinx"), self.rules)
             hotwords = hotwords_for(self.rules) if self.config.asr.whisper_hotwords else ""
             whisper = WhisperRecognizer(self.models.path("whisper"), self.config.asr, hotwords)
-            self._recognizer = SpeechRecognizer(grammar, whisper, self._is_command)
+            self._recognizer = SpeechRecognizer(
+                grammar, whisper, self._is_command, self.config.asr.grammar_confirm
+            )
         return self._recognizer
 
     @property

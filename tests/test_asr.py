@@ -23,6 +23,7 @@ from sage.speech.asr import (
     SpeechRecognizer,
     WhisperRecognizer,
     hotwords_for,
+    sounds_alike,
     with_trailing_silence,
     word_errors,
 )
@@ -61,6 +62,53 @@ def test_piper_speech(recognizer: SpeechRecognizer, speak_piper, text: str, tier
     else:
         assert transcript.grammar_text is not None  # tier 1 ran and was not accepted
         assert word_errors(transcript.text, text) <= 1
+
+
+class MisfiringGrammar:
+    """Tier 1 at its worst: it forces every utterance onto one command, as pocketsphinx
+    did with "What does a bee make?" → "what is the date today"."""
+
+    def recognize(self, pcm: bytes) -> str:
+        return "what is the date today"
+
+
+@pytest.mark.parametrize(
+    ("said", "confirm", "heard", "tier"),
+    [
+        ("What does a bee make?", True, "what does a bee make", "whisper"),
+        ("What is the date today?", True, "what is the date today", "grammar"),
+        ("What does a bee make?", False, "what is the date today", "grammar"),  # unchecked
+    ],
+)
+def test_whisper_confirms_what_the_grammar_took_for_a_command(  # type: ignore[no-untyped-def]
+    recognizer: SpeechRecognizer, speak_piper, said: str, confirm: bool, heard: str, tier: str
+) -> None:
+    matcher = PatternMatcher(load_rules([DEFAULT_RULES]))
+    checked = SpeechRecognizer(
+        MisfiringGrammar(),  # type: ignore[arg-type]
+        recognizer._whisper,  # the real whisper decides
+        lambda text: matcher.match(text, datetime.now()) is not None,
+        confirm=confirm,
+    )
+    pcm = read_wav(speak_piper(f"confirm_{normalise(said).replace(' ', '_')}", said))
+    transcript = checked.transcribe(pcm)
+    checked.close()
+    assert transcript.tier == tier
+    assert word_errors(transcript.text, heard) <= 1  # whisper may write "a B"
+
+
+@pytest.mark.parametrize(
+    ("command", "heard", "alike"),
+    [
+        ("goodbye", "Good bye.", True),
+        ("cancel that", "Cancel now.", True),  # whisper misheard a command
+        ("bye", "Hi.", False),
+        ("what is the date today", "What is the capital of France?", False),
+        ("what is the date today", "", False),
+    ],
+)
+def test_sounds_alike(command: str, heard: str, alike: bool) -> None:
+    assert sounds_alike(command, heard) is alike
 
 
 @pytest.mark.parametrize("text", ["what time is it", "what is the capital of france"])

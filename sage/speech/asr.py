@@ -2,8 +2,9 @@
 
 Tier 1, pocketsphinx with the JSGF grammar compiled from the pattern rules: tens of
 milliseconds, but only for commands the rules know. Its transcript is accepted only when
-the pattern matcher accepts it; speech outside the grammar decodes as filler words, which
-no rule matches, and falls through.
+the pattern matcher accepts it (and, by default, whisper confirms it: see
+:class:`SpeechRecognizer`); speech outside the grammar decodes as filler words, which no
+rule matches, and falls through.
 
 Tier 2, faster-whisper tiny.en int8: open dictation, on CUDA when the host has it; with
 ``asr.whisper_hotwords`` it is prompted with the vocabulary the rules know (hotwords).
@@ -15,6 +16,7 @@ start it at a pause (:meth:`SpeechRecognizer.begin`) while the segmenter still l
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import math
 import os
@@ -225,18 +227,40 @@ class WhisperRecognizer:
         return " ".join(t for t in texts if t), looped
 
 
+SOUNDS_ALIKE = 0.6
+"""How close whisper's words must come to tier 1's command to confirm it: difflib's ratio
+over the letters, spaces left out. Commands whisper misheard scored 0.63-1.0 ("Cancel
+now." for "cancel that", "Good bye." for "goodbye"); questions the grammar forced onto
+a command 0-0.57 ("What is the capital of France?" for "what is the date today",
+"Hi." for "bye")."""
+
+
+def sounds_alike(command: str, heard: str) -> bool:
+    """Whether whisper's transcript ``heard`` confirms tier 1's ``command``."""
+    a, b = (normalise(text).replace(" ", "") for text in (command, heard))
+    return bool(a and b) and difflib.SequenceMatcher(None, a, b).ratio() >= SOUNDS_ALIKE
+
+
 class SpeechRecognizer:
-    """Tier 1 first (when enabled), tier 2 when tier 1's result is not a known command."""
+    """Tier 1 first (when enabled), tier 2 when tier 1's result is not a known command.
+
+    With ``confirm`` whisper also hears what tier 1 took for a command, and the command
+    stands only when whisper's words sound alike: pocketsphinx's grammar now and then
+    forces a question onto a command ("What does a bee make?" → "what is the date today",
+    "Hi." → "bye"). Live, both run during the hang-over, so the check costs little there.
+    """
 
     def __init__(
         self,
         grammar: GrammarRecognizer | None,
         whisper: WhisperRecognizer,
         is_command: Callable[[str], bool],
+        confirm: bool = True,
     ) -> None:
         self._grammar = grammar
         self._whisper = whisper
         self._is_command = is_command
+        self._confirm = confirm
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sage-asr")
 
     def begin(self, pcm: bytes) -> Future[Transcript]:
@@ -263,13 +287,25 @@ class SpeechRecognizer:
             t0 = time.perf_counter()
             grammar_text = self._grammar.recognize(pcm)
             grammar_ms = (time.perf_counter() - t0) * 1000
-            if grammar_text and self._is_command(grammar_text):
-                return Transcript(grammar_text, "grammar", grammar_text, None, grammar_ms, 0.0)
+        command = grammar_text if grammar_text and self._is_command(grammar_text) else None
+        if command is not None and not self._confirm:
+            return Transcript(command, "grammar", grammar_text, None, grammar_ms, 0.0)
         t0 = time.perf_counter()
         whisper_text = self._whisper.recognize(pcm)
         whisper_ms = (time.perf_counter() - t0) * 1000
+        if command is not None and self._confirms(command, whisper_text):
+            return Transcript(command, "grammar", grammar_text, whisper_text, grammar_ms,
+                              whisper_ms)  # fmt: skip
         tier = "whisper" if whisper_text else "none"
         return Transcript(whisper_text, tier, grammar_text, whisper_text, grammar_ms, whisper_ms)
+
+    def _confirms(self, command: str, heard: str) -> bool:
+        """Whether whisper's ``heard`` confirms tier 1's ``command``. When whisper heard a
+        command itself, its words decide ("How are you?" over "who are you"); otherwise the
+        two must sound alike ("Good bye." for "goodbye", not "Hi." for "bye")."""
+        if self._is_command(heard):
+            return normalise(heard) == normalise(command)
+        return sounds_alike(command, heard)
 
 
 def hotwords_for(rules: list[Rule]) -> str:
