@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterable
 _NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)"
 _END = re.compile(_NOT_ABBREVIATION + r"(?:[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$)")
 _CLAUSE = re.compile(r"[,;:]\s")
-CODE_FENCE = "```"
+_CODE_FENCE = "```"
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
 
@@ -35,7 +35,7 @@ def split_sentences(
     first = True
     for piece in pieces:
         buffer += piece
-        fence = buffer.find(CODE_FENCE)
+        fence = buffer.find(_CODE_FENCE)
         if fence >= 0:
             # Code is no use read out: the answer ends at the last sentence before the
             # block, and the unfinished lead-in ("Here's how you can do it:") is dropped.
