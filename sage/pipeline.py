@@ -195,7 +195,10 @@ class Pipeline:
         self.snapshots = snapshots
         self.models = models
         self.rules = rules
-        self.matcher = PatternMatcher(rules)
+        skills = ["work out sums and dates exactly"]
+        if services is not None:
+            skills.append("control the services on my list")
+        self.matcher = PatternMatcher(rules, skills)
         self.sink = sink
         self.clock = clock
         self._recognizer: SpeechRecognizer | None = None

@@ -46,6 +46,8 @@ def matcher() -> PatternMatcher:
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),
         ("Call John.", "no_calls", "I can't make calls or send messages."),
+        ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
+        ("Will it rain today?", "no_internet", None),
         ("Cancel that.", "stop", None),
         ("play a game with me", None, None),
         ("what do you call a baby cat", None, None),
@@ -72,9 +74,12 @@ def test_time_on_the_hour_is_said_without_zeros(matcher: PatternMatcher) -> None
     assert match is not None and match.reply == "It's 1 AM."
 
 
-def test_capabilities_lists_rules(matcher: PatternMatcher) -> None:
+def test_capabilities_lists_rules_and_skills() -> None:
+    matcher = PatternMatcher(load_rules([DEFAULT_RULES]), ["control the services on my list"])
     match = matcher.match("what can you do", NOW)
     assert match is not None and "tell you the time" in match.reply
+    assert "control the services on my list" in match.reply
+    assert "timers" not in match.reply  # what SAGE cannot do is not offered
 
 
 @pytest.mark.parametrize(

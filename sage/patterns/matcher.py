@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,8 +65,11 @@ def _stop(rule: Rule, slots: dict[str, str], now: datetime) -> str:
 class PatternMatcher:
     """Tier 0: rules tried in order; the first whole-transcript match wins."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], skills: Sequence[str] = ()) -> None:
         self.rules = rules
+        self.skills = tuple(skills)
+        """What the other tiers can do, for "what can you do" ("control the services on
+        my list")."""
         self._responders: dict[str, Responder] = {
             "time": _time,
             "date": _date,
@@ -104,6 +107,6 @@ class PatternMatcher:
         return rule.replies[0].format(**slots)
 
     def _capabilities(self, rule: Rule, slots: dict[str, str], now: datetime) -> str:
-        things = [r.description for r in self.rules if r.description and r is not rule]
-        listed = ", ".join(things[:6])
+        described = [r.description for r in self.rules if r.description and r is not rule]
+        listed = ", ".join([*described[:4], *self.skills])
         return f"I can {listed}, and answer general questions with my on-device language model."
