@@ -339,8 +339,12 @@ def cmd_dream(config: Config, args: argparse.Namespace) -> int:
                 work.close()
             print(f"DREAM {result}")
         if args.report or args.now:
-            for run in store.dream_runs(limit=1 if args.now else 5):
+            runs = store.dream_runs(limit=1 if args.now else 5)
+            for run in runs:
                 print(json.dumps(readable(run), indent=2))
+            if not runs:
+                print(f"no DREAM run yet: it runs nightly at {config.metabolism.dream_at} in "
+                      "the daemon, and `sage dream --now` runs one here")  # fmt: skip
         else:
             print(f"DREAM runs nightly at {config.metabolism.dream_at} in the daemon; "
                   "`sage dream --now` runs it here, `--report` shows the last runs.")  # fmt: skip

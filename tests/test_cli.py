@@ -218,3 +218,10 @@ def test_models_lists_everything() -> None:
     assert done.returncode == 0
     for role in ("base", "draft", "tiny", "whisper", "voice", "sphinx", "wakeword"):
         assert f"\n{role} " in "\n" + done.stdout
+
+
+def test_dream_report_before_any_run_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "sage.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    done = run_sage("dream", "--report", "--config", str(config))
+    assert done.returncode == 0 and done.stdout.startswith("no DREAM run yet")
