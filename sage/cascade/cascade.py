@@ -186,8 +186,8 @@ def select_tier(
 
 
 _ABOUT_NOW = re.compile(
-    r"\b(?:today|tonight|tomorrow|yesterday|now|current(?:ly)?|ago|since|until|till|born"
-    r"|weekend|this (?:year|month|week|season)|how old|what (?:year|month|day|date|season))\b",
+    r"\b(?:today|tonight|tomorrow|yesterday|now|ago|since|until|till|born|weekend|how old"
+    r"|(?:this|current|what) (?:year|month|week|day|date|time|season))\b",
     re.IGNORECASE,
 )
 

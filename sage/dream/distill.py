@@ -47,6 +47,7 @@ from typing import Any
 from sage.cascade import deterministic
 from sage.cascade.adapters import DOMAINS, adapter_for, adapters_dir, draft_adapter
 from sage.cascade.calibration import load_questions
+from sage.cascade.cascade import with_the_date
 from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.cascade.sentences import split_sentences
 from sage.catalog import ModelCache
@@ -185,19 +186,20 @@ class Distill:
             self._teacher = self._open(self.config.dream.teacher_role, "teacher", all_logits=True)
         # The teacher answers as the cascade's best tier would: with the domain's modifier.
         self._teacher.use_adapter(adapter_for(adapters_dir(self.config), row["domain"]))
-        text = row["transcript"]
+        text, when = row["transcript"], datetime.fromtimestamp(row["at"])
+        asked = with_the_date(text, when)  # as the cascade asked it (a note of the date)
         answer = " ".join(
-            list(split_sentences(self._teach(text)))[: self.config.cascade.max_sentences]
+            list(split_sentences(self._teach(asked)))[: self.config.cascade.max_sentences]
         )
-        exact = deterministic.answer(text, datetime.fromtimestamp(row["at"]))
+        exact = deterministic.answer(text, when)
         if exact is not None and not _agrees(exact.reply, answer):
             _count_drop(report, "failed the exact check")
             return
         lessons = report.setdefault("lessons", {})
-        lesson = {"prompt": text, "answer": answer, "domain": row["domain"],
+        lesson = {"prompt": asked, "answer": answer, "domain": row["domain"],
                   "context": row["context"], "unsure": self._base_was_unsure(row)}  # fmt: skip
         if self._distillable_draft():
-            targets = teacher_targets(self._teacher, self._messages(text), answer, DISTIL_TOP_K)
+            targets = teacher_targets(self._teacher, self._messages(asked), answer, DISTIL_TOP_K)
             lesson["targets"] = asdict(targets)
         lessons.setdefault(slice_, []).append(lesson)
 
