@@ -53,6 +53,26 @@ def test_restart_the_web_server_needs_a_yes() -> None:
     assert executor.calls == [("restart", "nginx.service")]
 
 
+@pytest.mark.parametrize(
+    ("said", "acts"),
+    [
+        ("Yes, please.", True),  # as whisper writes them
+        ("Yeah, go ahead.", True),
+        ("Okay.", True),
+        ("Yes, and what time is it?", False),  # not a clear yes
+        ("No thanks.", False),
+    ],
+)
+def test_a_clear_yes_in_other_words_confirms(said: str, acts: bool) -> None:
+    executor = RecordingExecutor()
+    services = control(executor)
+    services.answer("restart the web server", 0.0)
+    reply = services.confirm(said, 1.0)
+    assert executor.calls == ([("restart", "nginx.service")] if acts else [])
+    if said == "No thanks.":
+        assert reply == "Okay, I won't restart nginx."
+
+
 def test_a_late_yes_does_nothing() -> None:
     executor = RecordingExecutor()
     services = control(executor)

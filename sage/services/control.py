@@ -18,12 +18,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sage.config import VERBS, ServicesConfig, UnitConfig
+from sage.patterns.matcher import normalise
 
 _LOGGER = logging.getLogger(__name__)
 
 PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
-_YES = re.compile(r"^\W*(yes|yeah|yep|yes please|confirm|do it)\W*$", re.I)
-_NO = re.compile(r"^\W*(no|nope|cancel|don't|do not|stop it)\W*$", re.I)
+# Matched on the normalised transcript (whisper writes "Yes, please." and "Yeah, go ahead.").
+_YES = re.compile(
+    r"^(?:(?:yes|yeah|yep|yup|sure|okay|ok)(?: please| go ahead| do it)?|go ahead|do it"
+    r"|confirm(?:ed)?|please do)$"
+)
+_NO = re.compile(r"^(?:no|nope|cancel|don't|do not|stop it|no thanks|no thank you|never mind"
+                 r"|not now|wait)$")  # fmt: skip
 _ACTION = re.compile(
     r"^\W*(?:(?:please|can you|could you|would you|will you|sage|hey sage|now)\W+)*"
     r"(?P<verb>start|stop|restart|reload|enable|disable|kill|shut ?down|turn off|bounce)\s+"
@@ -182,14 +188,15 @@ class ServiceControl:
         if pending is None:
             return None
         verb, unit = pending.verb, pending.unit
-        if _YES.match(text):
+        said = normalise(text)
+        if _YES.match(said):
             if now > pending.deadline:
                 self._log(text, pending.source, verb, unit.name, "expired")
                 return "That confirmation came too late, so I did nothing."
             self._log(text, pending.source, verb, unit.name, "confirmed")
             return self._execute(text, pending.source, verb, unit)
         self._log(text, pending.source, verb, unit.name, "cancelled")
-        return f"Okay, I won't {verb} {unit.short_name}." if _NO.match(text) else None
+        return f"Okay, I won't {verb} {unit.short_name}." if _NO.match(said) else None
 
     def answer(self, text: str, now: float) -> str | None:
         """What to say if ``text`` is a unit request in plain words; else None."""
