@@ -7,8 +7,9 @@
 The 52 evaluation questions (tools/eval/questions.toml) and the latency benchmark's
 pattern phrases are spoken by Piper and by espeak-ng (a formant voice, far from whisper's
 training data) and recognised by SAGE's own WhisperRecognizer, one utterance at a time
-with 0.5 s of silence before it and 1 s after. Reports word errors per word said (the edit
-distance of tools/bench_latency.py), recognition time p50 and max, and what was misheard.
+with 0.5 s of silence before it and 1 s after. Reports word errors per word said
+(sage.speech.asr.word_errors, as tools/bench_latency.py), recognition time p50 and
+max, and what was misheard.
 --hotwords prompts whisper with the rules' vocabulary, as asr.whisper_hotwords does.
 """
 

@@ -40,6 +40,10 @@ class _NoParse(Exception):
     pass
 
 
+class _NoSuchDay(Exception):
+    """A date no calendar has ("february 30"); its message is the spoken answer."""
+
+
 class _Incomplete(Exception):
     """The question stopped right after an operator ("what is 3 plus"): a speaker cut off
     mid-sentence, or a pause the segmenter took for the end."""
@@ -344,7 +348,7 @@ def _coming(weekday: str, today: date) -> date:
 
 def _target_date(when: str, today: date) -> tuple[date, str] | None:
     """The next date (today included) that ``when`` names: a weekday, a holiday, a day of a
-    month. A day that no month has ("february 30") raises ValueError."""
+    month. A day that no month has ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
     fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
@@ -369,7 +373,7 @@ def _target_date(when: str, today: date) -> tuple[date, str] | None:
             continue
         if target >= today:
             return target, name
-    raise ValueError(f"There is no {name}.")
+    raise _NoSuchDay(f"There is no {name}.")
 
 
 def dates(text: str, now: datetime) -> Answer | None:
@@ -380,7 +384,7 @@ def dates(text: str, now: datetime) -> Answer | None:
                       "date")  # fmt: skip
     try:
         return _until(text, today) or _on_day(text, today)
-    except ValueError as exc:  # "how many days until february 30"
+    except _NoSuchDay as exc:  # "how many days until february 30"
         return Answer(str(exc), "date")
 
 

@@ -35,22 +35,20 @@ def split_sentences(
     first = True
     for piece in pieces:
         buffer += piece
+        # Code is no use read out: the answer ends at the last sentence before a code
+        # block, and the unfinished lead-in ("Here's how you can do it:") is dropped.
         fence = buffer.find(_CODE_FENCE)
-        if fence >= 0:
-            # Code is no use read out: the answer ends at the last sentence before the
-            # block, and the unfinished lead-in ("Here's how you can do it:") is dropped.
+        if fenced := fence >= 0:
             buffer = buffer[:fence]
-            while (end := _boundary(buffer, 0)) is not None:
-                if sentence := _speech_text(buffer[:end]):
-                    yield sentence
-                buffer = buffer[end:]
-            return
-        while (end := _boundary(buffer, first_clause_words if first else 0)) is not None:
+        clause_words = first_clause_words if first and not fenced else 0
+        while (end := _boundary(buffer, clause_words)) is not None:
             sentence = _speech_text(buffer[:end])
             buffer = buffer[end:]
             if sentence:
-                first = False
+                first, clause_words = False, 0
                 yield sentence
+        if fenced:
+            return
     rest = _speech_text(buffer)
     if rest:
         yield rest
