@@ -8,6 +8,7 @@ import onnxruntime
 
 from sage import host
 from sage.cascade.onnx_draft import choose_providers
+from sage.speech.tts import PiperSpeaker
 
 
 def test_the_summary_names_each_engine_and_its_device() -> None:
@@ -29,3 +30,10 @@ def test_the_llama_build_reports_the_extensions_this_cpu_was_built_for() -> None
         assert "AVX2" in features
     if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"} <= flags:
         assert "AVX512" in features
+
+
+def test_piper_leaves_the_cores_to_llama_cpp_between_sentences(piper: PiperSpeaker) -> None:
+    """Spinning onnxruntime threads nearly doubled the LLM's next token after a sentence."""
+    options = piper._voice.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert next(piper.speak("Hello.")).pcm  # the voice still speaks with them

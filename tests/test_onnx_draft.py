@@ -73,6 +73,8 @@ def tiny(models: ModelCache) -> Iterator[ChatModel]:
 def test_onnx_proposals_agree_with_the_gguf_draft(exported: Path, tiny: ChatModel) -> None:
     onnx = OnnxDraft(exported, k=8)
     assert onnx.providers[-1] == "CPUExecutionProvider"
+    options = onnx.session.get_session_options()  # it leaves the cores to the base
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     gguf = DraftProposer(tiny.llm, k=8)
     agreed = 0
     for prompt in PROMPTS:

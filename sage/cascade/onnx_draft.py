@@ -24,6 +24,7 @@ from llama_cpp import Llama
 
 from sage.cascade.speculation import CountingProposer
 from sage.errors import ModelError
+from sage.host import onnx_session_options
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ class OnnxDraft(CountingProposer):
             for p in choose_providers(onnxruntime.get_available_providers())
         ]  # fmt: skip
         try:
-            self.session = onnxruntime.InferenceSession(str(path), providers=self.providers)
+            self.session = onnxruntime.InferenceSession(
+                str(path), sess_options=onnx_session_options(), providers=self.providers
+            )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"cannot load {path} ({exc}); run `{EXPORT_COMMAND}`") from exc
         layers, heads, head_dim = shape

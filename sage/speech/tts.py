@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sage.config import TtsConfig
-from sage.host import onnx_cuda
+from sage.host import onnx_cuda, onnx_session_options
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,10 +30,22 @@ class PiperSpeaker:
     """Speaks text with a Piper voice, on CUDA when onnxruntime has it."""
 
     def __init__(self, model_path: Path, config: TtsConfig) -> None:
-        from piper import PiperVoice, SynthesisConfig
+        import onnxruntime
+        from piper import PiperConfig, PiperVoice, SynthesisConfig
 
         use_cuda = onnx_cuda()
-        self._voice = PiperVoice.load(model_path, use_cuda=use_cuda)
+        # As PiperVoice.load builds it, but with session options that let llama.cpp have
+        # the cores back as soon as a sentence is synthesised.
+        provider = ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})
+        voice_config = json.loads(Path(f"{model_path}.json").read_text(encoding="utf-8"))
+        self._voice = PiperVoice(
+            config=PiperConfig.from_dict(voice_config),
+            session=onnxruntime.InferenceSession(
+                str(model_path),
+                sess_options=onnx_session_options(),
+                providers=[provider] if use_cuda else ["CPUExecutionProvider"],
+            ),
+        )
         self._syn = SynthesisConfig(
             length_scale=config.length_scale,
             noise_scale=config.noise_scale,
