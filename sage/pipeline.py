@@ -195,7 +195,7 @@ class Pipeline:
         self.snapshots = snapshots
         self.models = models
         self.rules = rules
-        skills = ["work out sums and dates exactly"]
+        skills = ["work out sums and dates exactly", "spell words"]
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import wave
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def test_general_question_takes_the_llm_route(speak_piper, whisper, tmp_path: Pa
     assert "llm_first_token" in result["timings_ms"]
     assert result["error"] is None
     assert_reply_audio_says(out, result["reply"], whisper)
+
+
+def test_a_spoken_word_is_spelled_letter_by_letter(speak_piper, whisper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "reply.wav"
+    result = listen(speak_piper("cli_spell", "How do you spell necessary?"), "--out", str(out))
+    assert result["route"] == "deterministic"
+    assert result["reply"] == "Necessary is spelled N, E, C, E, S, S, A, R, Y."
+    heard = whisper.recognize(read_wav(out)).upper()  # "... THEN E-C-E-S-S-A-R-Y."
+    letters = re.findall(r"\b[A-Z]\b", heard)  # said one by one, not as the word
+    assert len(letters) >= 6, heard
 
 
 def test_ask_pattern_and_llm() -> None:

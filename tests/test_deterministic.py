@@ -1,4 +1,5 @@
-"""Tier 0.5: exact answers to arithmetic, unit and date questions; everything else passes."""
+"""Tier 0.5: exact answers to arithmetic, unit, date and spelling questions; everything else
+passes."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How many days until February 30?", "There is no February 30."),
         ("What year is it?", "It's 2026."),
         ("what month is it now", "It's November."),
+        # a language model sees tokens, not letters: it said "Sure, I can help with that."
+        ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
+        ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
+        ("How is the word queue spelled?", "Queue is spelled Q, U, E, U, E."),
+        ("can you spell beautiful for me", "Beautiful is spelled B, E, A, U, T, I, F, U, L."),
     ],
 )
 def test_answers(question: str, reply: str) -> None:
@@ -84,6 +90,8 @@ def test_answers(question: str, reply: str) -> None:
         "How many feet in 3 kilograms?",  # different dimensions
         "how many days until my birthday",
         "what day is my birthday",
+        "Spell it.",  # a word said before, not "it"
+        "how do you spell 42",
         "",
     ],
 )

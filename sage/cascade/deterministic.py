@@ -1,4 +1,4 @@
-"""Tier 0.5: arithmetic, unit conversions and date questions, answered exactly.
+"""Tier 0.5: arithmetic, unit conversions, dates and spelling, answered exactly.
 
 A small recursive-descent parser over the normalised transcript (number words are digits
 by then). Nothing is ever passed to ``eval``; anything the grammar does not cover returns
@@ -30,7 +30,7 @@ class Answer:
 
     reply: str
     kind: str
-    """"arithmetic", "units" or "date"."""
+    """"arithmetic", "units", "date" or "spelling"."""
     unfinished: str | None = None
     """The expression so far when the question stopped after an operator ("3 plus"): the
     reply asks for the rest, and the next utterance may complete it."""
@@ -431,13 +431,45 @@ def _until(text: str, today: date) -> Answer | None:
     return None
 
 
+# -- spelling ------------------------------------------------------------------------------
+
+_SPELL = (
+    re.compile(
+        r"^(?:(?:can you |could you )?spell|how (?:do|would|should) (?:you|i|we) spell"
+        r"|the spelling of) (?:the word )?(?P<word>[a-z]{2,30})(?: for me)?$"
+    ),
+    re.compile(r"^how is (?:the word )?(?P<word>[a-z]{2,30}) spelled$"),
+)
+_NOT_A_WORD_TO_SPELL = frozenset({"it", "that", "this", "them", "these", "those", "something"})
+""""Spell it" refers to a word said before, which is not the word "it"."""
+
+
+def spelling(text: str) -> Answer | None:
+    """ "how do you spell necessary" → "Necessary is spelled N, E, C, E, S, S, A, R, Y."
+
+    A language model sees tokens, not letters ("Sure, I can help with that."); the word as
+    the transcript writes it is spelled letter by letter, commas making the voice say each.
+    """
+    hit = next((m for pattern in _SPELL if (m := pattern.match(text))), None)
+    if hit is None or hit["word"] in _NOT_A_WORD_TO_SPELL:
+        return None
+    word = hit["word"]
+    return Answer(f"{word.capitalize()} is spelled {', '.join(word.upper())}.", "spelling")
+
+
 def answer(transcript: str, now: datetime) -> Answer | None:
-    """The exact answer to an arithmetic, unit or date question, or None."""
+    """The exact answer to an arithmetic, unit, date or spelling question, or None."""
     text = normalise(transcript)
     text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
     if not text:
         return None
-    found = arithmetic(text.split()) or primality(text) or convert(text) or dates(text, now)
+    found = (
+        arithmetic(text.split())
+        or primality(text)
+        or convert(text)
+        or dates(text, now)
+        or spelling(text)
+    )
     if found is None:
         return None
     return replace(found, reply=found.reply[:1].upper() + found.reply[1:])  # "The square root …"
