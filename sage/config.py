@@ -121,7 +121,8 @@ class PatternsConfig:
     """The rule-based first tier."""
 
     rules_file: Path | None = None
-    """Extra rules (TOML) loaded after the shipped defaults; same names override."""
+    """Extra rules (TOML) loaded after the shipped defaults and tried before them; same
+    names override."""
 
 
 SYSTEM_PROMPT = (

@@ -46,6 +46,17 @@ def matcher() -> PatternMatcher:
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),
         ("Call John.", "no_calls", "I can't make calls or send messages."),
+        # the base said "I will turn off the lights."
+        (
+            "Turn off the lights.",
+            "no_devices",
+            "I can't switch lights or other devices in the home yet.",
+        ),
+        ("Turn the kitchen lights on, please.", "no_devices", None),
+        ("Set the thermostat to 20 degrees.", "no_devices", None),
+        ("Lock the front door.", "no_devices", None),
+        ("Turn off the web server.", None, None),  # a service: the services parser's
+        ("How do I turn off the heating?", None, None),  # a question, for the models
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),
         ("Cancel that.", "stop", None),
@@ -128,7 +139,7 @@ replies = ["No worries."]
 """,
     )
     matcher = PatternMatcher(load_rules([DEFAULT_RULES, extra]))
-    match = matcher.match("Turn on the lounge lights", NOW)
+    match = matcher.match("Turn on the lounge lights", NOW)  # before the shipped no_devices
     assert match is not None and match.slots == {"room": "living room"}
     assert match.reply == "The living room lights, got it."
     assert matcher.match("cheers mate", NOW).reply == "No worries."  # type: ignore[union-attr]

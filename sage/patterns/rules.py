@@ -103,9 +103,14 @@ def compile_template(rule_name: str, template: str, slots: dict[str, Any]) -> re
 
 
 def load_rules(paths: list[Path]) -> list[Rule]:
-    """Load rule files in order; a later rule with the same name replaces an earlier one."""
-    by_name: dict[str, Rule] = {}
-    for path in paths:
+    """Load rule files in order; a later rule with the same name replaces an earlier one.
+
+    The result is in matching order: a later file's rules come first, so the household's
+    own rules answer before the shipped ones (a "lights" rule of theirs before the
+    default refusal to switch lights).
+    """
+    by_name: dict[str, tuple[int, int, Rule]] = {}
+    for file_index, path in enumerate(paths):
         try:
             with path.open("rb") as f:
                 raw = tomllib.load(f)
@@ -113,9 +118,8 @@ def load_rules(paths: list[Path]) -> list[Rule]:
             raise ConfigError(f"rules file {path}: {exc}") from None
         for i, table in enumerate(raw.get("rule", [])):
             rule = _parse_rule(table, f"{path.name} rule #{i + 1}")
-            by_name.pop(rule.name, None)
-            by_name[rule.name] = rule
-    return list(by_name.values())
+            by_name[rule.name] = (-file_index, i, rule)
+    return [rule for _, _, rule in sorted(by_name.values(), key=lambda e: e[:2])]
 
 
 _KEYS = {"name", "templates", "replies", "responder", "slots", "description"}
