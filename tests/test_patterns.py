@@ -105,6 +105,12 @@ def test_capabilities_lists_rules_and_skills() -> None:
         ),
         ("zero", "0"),
         ("a hundred", "a hundred"),
+        ("twenty one hundred", "2100"),
+        # "and" joins only after hundred or a scale; it was "between 11"
+        ("a number between one and ten", "a number between 1 and 10"),
+        ("is twenty twenty seven a leap year", "is 2027 a leap year"),  # was 47
+        ("nineteen eighty four", "1984"),
+        ("one two three", "1 2 3"),  # was 6
         ("no numbers here", "no numbers here"),
     ],
 )
