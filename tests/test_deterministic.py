@@ -3,7 +3,9 @@ passes."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -64,6 +66,17 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How many days until February 30?", "There is no February 30."),
         ("What year is it?", "It's 2026."),
         ("what month is it now", "It's November."),
+        ("What's 3 quarters of 200?", "3 quarters of 200 is 150."),
+        # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
+        ("Is 2027 a leap year?", "No, 2027 is not a leap year."),
+        ("was 2024 a leap year", "Yes, 2024 was a leap year."),
+        ("When is the next leap year?", "The next leap year is 2028."),
+        ("How many hours until midnight?", "8 hours and 55 minutes until midnight."),
+        ("How long until 5:30 p.m.?", "2 hours and 25 minutes until 5:30 PM."),
+        ("how many minutes until 4 pm", "55 minutes until 4 PM."),
+        ("How long is it until 9?", "5 hours and 55 minutes until 9 PM."),  # the next 9
+        ("how long until noon", "20 hours and 55 minutes until noon."),
+        ("How long until Christmas?", "34 days until Christmas, Friday, December 25."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
@@ -91,9 +104,34 @@ def test_answers(question: str, reply: str) -> None:
         "how many days until my birthday",
         "what day is my birthday",
         "Spell it.",  # a word said before, not "it"
+        "how many hours until 25",
+        "what time is it in narnia",
         "how do you spell 42",
         "",
     ],
 )
 def test_everything_else_passes(question: str) -> None:
     assert answer(question, SATURDAY) is None
+
+
+def test_the_time_in_another_place_comes_from_the_time_zone_data() -> None:
+    utc = SATURDAY.replace(tzinfo=ZoneInfo("UTC"))
+    for question, reply in [
+        ("What time is it in Tokyo?", "In Tokyo it's 12:05 AM, Sunday."),
+        ("what's the time in new york", "In New York it's 10:05 AM."),
+        ("What time is it in Japan?", "In Japan it's 12:05 AM, Sunday."),
+    ]:
+        result = answer(question, utc)
+        assert result is not None and result.reply == reply
+
+
+def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
+    """Greedy decoding made the base say "Heads." to every coin flip."""
+    rng = random.Random(7)
+
+    def draws(question: str, times: int) -> set[str | None]:
+        return {getattr(answer(question, SATURDAY, rng), "reply", None) for _ in range(times)}
+
+    assert draws("Flip a coin.", 40) == {"Heads.", "Tails."}
+    assert draws("roll a die", 200) == {f"You rolled a {n}." for n in range(1, 7)}
+    assert draws("pick a random number between one and ten", 300) == {f"{n}." for n in range(1, 11)}

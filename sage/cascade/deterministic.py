@@ -1,4 +1,5 @@
-"""Tier 0.5: arithmetic, unit conversions, dates and spelling, answered exactly.
+"""Tier 0.5: arithmetic, unit conversions, dates and spelling, answered exactly (and a
+coin, a die or a random number, drawn for real).
 
 A small recursive-descent parser over the normalised transcript (number words are digits
 by then). Nothing is ever passed to ``eval``; anything the grammar does not cover returns
@@ -7,8 +8,12 @@ None and goes on to the language models.
 
 from __future__ import annotations
 
+import calendar
+import functools
 import math
+import random
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -30,7 +35,7 @@ class Answer:
 
     reply: str
     kind: str
-    """"arithmetic", "units", "date" or "spelling"."""
+    """"arithmetic", "units", "date", "spelling" or "chance"."""
     unfinished: str | None = None
     """The expression so far when the question stopped after an operator ("3 plus"): the
     reply asks for the rest, and the next utterance may complete it."""
@@ -62,6 +67,8 @@ _ADD = {"plus": 1, "and": 1, "minus": -1}
 _MUL = ("times", "x", "multiplied by", "divided by", "over")
 _SHARES = {"half of": 0.5, "a half of": 0.5, "a third of": 1 / 3, "a quarter of": 0.25,
            "double": 2.0, "twice": 2.0, "triple": 3.0}  # fmt: skip
+_PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "tenths": 10}
+"""Denominators of "3 quarters of 200", "2 thirds of 9"."""
 MAX_PRIME_CHECK = 10**12
 """Primality is checked by trial division up to the square root: a million steps at most."""
 
@@ -74,7 +81,8 @@ class _Arithmetic:
     factor := "minus" factor | "square root of" factor | share factor
             | atom ["squared" | "cubed" | "to the power of" atom]
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
-    atom   := number ["point" digits] ["percent of" factor]
+    atom   := number ["point" digits] ["percent of" factor | parts "of" factor]
+    parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
     """
 
     def __init__(self, words: list[str]) -> None:
@@ -163,6 +171,11 @@ class _Arithmetic:
         if self.take("percent of"):
             self.operators += 1
             return value / 100 * self.factor()
+        parts = next((p for p in _PARTS if self.peek(f"{p} of")), None)
+        if parts is not None:  # "3 quarters of 200"
+            self.take(f"{parts} of")
+            self.operators += 1
+            return value / _PARTS[parts] * self.factor()
         return value
 
 
@@ -304,7 +317,8 @@ _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]  # fmt: skip
 _UNTIL = re.compile(
-    r"^how many (?:days|sleeps) (?:are )?(?:left )?(?:until|till|til|to|before) "
+    r"^(?:how many (?:days|sleeps)|how long) (?:are |is it |is there )?(?:left )?"
+    r"(?:until|till|til|to|before) "
     r"(?:next )?(?P<when>[a-z0-9' ]+)$"
 )
 _IN_DAYS = re.compile(
@@ -377,15 +391,125 @@ def _target_date(when: str, today: date) -> tuple[date, str] | None:
 
 
 def dates(text: str, now: datetime) -> Answer | None:
-    """ "how many days until friday", "what day is it in 10 days"."""
+    """ "how many days until friday", "what day is it in 10 days", "is 2028 a leap year",
+    "how long until midnight", "what time is it in tokyo"."""
     today = now.date()
     if hit := _YEAR_OR_MONTH.match(text):  # "what year is it"
         return Answer(f"It's {today.year if hit['what'] == 'year' else today.strftime('%B')}.",
                       "date")  # fmt: skip
     try:
-        return _until(text, today) or _on_day(text, today)
+        return (
+            _leap_year(text, today)
+            or _time_until(text, now)
+            or _time_in(text, now)
+            or _until(text, today)
+            or _on_day(text, today)
+        )
     except _NoSuchDay as exc:  # "how many days until february 30"
         return Answer(str(exc), "date")
+
+
+_LEAP = re.compile(r"^(?:is|was|will) (?P<year>\d{1,4}) (?:be )?a leap year$")
+_NEXT_LEAP = re.compile(r"^(?:when is |when's )?(?:the )?next leap year$")
+
+
+def _leap_year(text: str, today: date) -> Answer | None:
+    """ "is 2027 a leap year" (the base said yes), "when is the next leap year"."""
+    if _NEXT_LEAP.match(text):
+        year = next(y for y in range(today.year + 1, today.year + 9) if calendar.isleap(y))
+        return Answer(f"The next leap year is {year}.", "date")
+    if (hit := _LEAP.match(text)) is None:
+        return None
+    year = int(hit["year"])
+    verb = "was" if year < today.year else "is"
+    if calendar.isleap(year):
+        return Answer(f"Yes, {year} {verb} a leap year.", "date")
+    return Answer(f"No, {year} {verb} not a leap year.", "date")
+
+
+_TIME_UNTIL = re.compile(
+    r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
+    r"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?"
+    r"(?P<when>midnight|noon|midday|(?P<h>\d{1,2})(?: (?P<m>\d{2}))? ?"
+    r"(?P<half>am|pm|a m|p m|o'clock|oclock)?)$"
+)
+
+
+def _time_until(text: str, now: datetime) -> Answer | None:
+    """ "how many hours until midnight" → "2 hours and 33 minutes until midnight." (the
+    base said 13 hours at 9:27 PM). A clock time without AM or PM is the next one."""
+    if (hit := _TIME_UNTIL.match(text)) is None:
+        return None
+    when = hit["when"]
+    if when in ("midnight", "noon", "midday"):
+        hours, minute = [0 if when == "midnight" else 12], 0
+    else:
+        hour, minute, half = int(hit["h"]), int(hit["m"] or 0), (hit["half"] or "").replace(" ", "")
+        if not 0 <= hour <= 23 or minute > 59 or (half in ("am", "pm") and not 1 <= hour <= 12):
+            return None
+        if half in ("am", "pm"):
+            hours = [hour % 12 + (12 if half == "pm" else 0)]
+        else:
+            hours = [hour % 12, hour % 12 + 12] if hour <= 12 else [hour]
+    start = now.replace(second=0, microsecond=0)
+    targets = [start.replace(hour=h, minute=minute) for h in hours]
+    target = min(t if t > start else t + timedelta(days=1) for t in targets)
+    minutes = int((target - start).total_seconds() // 60)
+    name = when if when in ("midnight", "noon", "midday") else _clock(target)
+    if hit["unit"] == "minutes" or minutes < 60:
+        span = f"{minutes} minute{'s' * (minutes != 1)}"
+    else:
+        span = f"{minutes // 60} hour{'s' * (minutes // 60 != 1)}"
+        if minutes % 60:
+            span += f" and {minutes % 60} minute{'s' * (minutes % 60 != 1)}"
+    return Answer(f"{span} until {name}.", "date")
+
+
+def _clock(moment: datetime) -> str:
+    """ "6 PM", "5:30 AM": as the time rule says it."""
+    return moment.strftime("%I %p" if moment.minute == 0 else "%I:%M %p").lstrip("0")
+
+
+_TIME_IN = re.compile(
+    r"^(?:time is it|the time|the time now|time) (?:right now |now )?in (?P<place>[a-z ]+?)"
+    r"(?: right now| now)?$"
+)
+_COUNTRIES = {
+    "japan": "Asia/Tokyo", "china": "Asia/Shanghai", "india": "Asia/Kolkata",
+    "england": "Europe/London", "the uk": "Europe/London", "britain": "Europe/London",
+    "ireland": "Europe/Dublin", "france": "Europe/Paris", "germany": "Europe/Berlin",
+    "italy": "Europe/Rome", "spain": "Europe/Madrid", "new zealand": "Pacific/Auckland",
+    "korea": "Asia/Seoul", "south korea": "Asia/Seoul", "egypt": "Africa/Cairo",
+}  # fmt: skip
+"""Countries with one time zone that people ask for by name; cities come from tzdata."""
+
+
+@functools.cache
+def _places() -> dict[str, str]:
+    """Spoken place name → time zone key: every city in the host's tzdata ("new york" →
+    "America/New_York"), and the countries above."""
+    places: dict[str, str] = {}
+    for key in sorted(zoneinfo.available_timezones()):
+        area, _, city = key.rpartition("/")
+        if area and not area.startswith(("Etc", "SystemV", "US")):
+            places.setdefault(city.replace("_", " ").lower(), key)
+    return places | _COUNTRIES
+
+
+def _time_in(text: str, now: datetime) -> Answer | None:
+    """ "what time is it in tokyo" → "In Tokyo it's 6:27 AM, Monday." (a language model
+    only guesses; the local clock is converted with the host's time zone data)."""
+    if (hit := _TIME_IN.match(text)) is None:
+        return None
+    place = hit["place"]
+    key = _places().get(place)
+    if key is None:
+        return None
+    local = now if now.tzinfo is not None else now.astimezone()
+    there = local.astimezone(zoneinfo.ZoneInfo(key))
+    day = f", {there:%A}" if there.date() != local.date() else ""
+    name = place.title().replace("The Uk", "the UK")
+    return Answer(f"In {name} it's {_clock(there)}{day}.", "date")
 
 
 def _on_day(text: str, today: date) -> Answer | None:
@@ -457,8 +581,32 @@ def spelling(text: str) -> Answer | None:
     return Answer(f"{word.capitalize()} is spelled {', '.join(word.upper())}.", "spelling")
 
 
-def answer(transcript: str, now: datetime) -> Answer | None:
-    """The exact answer to an arithmetic, unit, date or spelling question, or None."""
+# -- chance --------------------------------------------------------------------------------
+
+_COIN = re.compile(r"^(?:can you |could you )?(?:flip|toss) a coin$|^heads or tails$")
+_DIE = re.compile(r"^(?:can you |could you )?roll (?:a|1|one) (?:die|dice)$")
+_RANDOM = re.compile(
+    r"^(?:can you |could you )?(?:give me |pick |choose |think of )?(?:me )?a random number "
+    r"(?:between|from) (?P<low>\d+) (?:and|to) (?P<high>\d+)$"
+)
+
+
+def chance(text: str, rng: random.Random) -> Answer | None:
+    """A coin, a die or a random number, drawn for real: greedy decoding made the base say
+    "Heads." to every coin flip."""
+    if _COIN.match(text):
+        return Answer(f"{rng.choice(['Heads', 'Tails'])}.", "chance")
+    if _DIE.match(text):
+        return Answer(f"You rolled a {rng.randint(1, 6)}.", "chance")
+    if hit := _RANDOM.match(text):
+        low, high = sorted((int(hit["low"]), int(hit["high"])))
+        return Answer(f"{rng.randint(low, high)}.", "chance")
+    return None
+
+
+def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> Answer | None:
+    """The exact answer to an arithmetic, unit, date or spelling question, or None (and a
+    coin, a die or a random number, drawn from ``rng``: by default the system's)."""
     text = normalise(transcript)
     text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
     if not text:
@@ -469,6 +617,7 @@ def answer(transcript: str, now: datetime) -> Answer | None:
         or convert(text)
         or dates(text, now)
         or spelling(text)
+        or chance(text, rng or random.SystemRandom())
     )
     if found is None:
         return None
