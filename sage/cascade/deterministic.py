@@ -431,7 +431,7 @@ _TIME_UNTIL = re.compile(
     r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
     r"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?"
     r"(?P<when>midnight|noon|midday|(?P<h>\d{1,2})(?: (?P<m>\d{2}))? ?"
-    r"(?P<half>am|pm|a m|p m|o'clock|oclock)?)$"
+    r"(?P<suffix>am|pm|a m|p m|o'clock|oclock)?)$"
 )
 
 
@@ -444,7 +444,8 @@ def _time_until(text: str, now: datetime) -> Answer | None:
     if when in ("midnight", "noon", "midday"):
         hours, minute = [0 if when == "midnight" else 12], 0
     else:
-        hour, minute, half = int(hit["h"]), int(hit["m"] or 0), (hit["half"] or "").replace(" ", "")
+        hour, minute = int(hit["h"]), int(hit["m"] or 0)
+        half = (hit["suffix"] or "").replace(" ", "")  # "am", "pm", or o'clock / nothing
         if not 0 <= hour <= 23 or minute > 59 or (half in ("am", "pm") and not 1 <= hour <= 12):
             return None
         if half in ("am", "pm"):
@@ -476,10 +477,10 @@ _TIME_IN = re.compile(
 )
 _COUNTRIES = {
     "japan": "Asia/Tokyo", "china": "Asia/Shanghai", "india": "Asia/Kolkata",
-    "england": "Europe/London", "the uk": "Europe/London", "britain": "Europe/London",
-    "ireland": "Europe/Dublin", "france": "Europe/Paris", "germany": "Europe/Berlin",
-    "italy": "Europe/Rome", "spain": "Europe/Madrid", "new zealand": "Pacific/Auckland",
-    "korea": "Asia/Seoul", "south korea": "Asia/Seoul", "egypt": "Africa/Cairo",
+    "england": "Europe/London", "ireland": "Europe/Dublin", "france": "Europe/Paris",
+    "germany": "Europe/Berlin", "italy": "Europe/Rome", "spain": "Europe/Madrid",
+    "new zealand": "Pacific/Auckland", "korea": "Asia/Seoul", "south korea": "Asia/Seoul",
+    "egypt": "Africa/Cairo",
 }  # fmt: skip
 """Countries with one time zone that people ask for by name; cities come from tzdata."""
 
@@ -508,8 +509,7 @@ def _time_in(text: str, now: datetime) -> Answer | None:
     local = now if now.tzinfo is not None else now.astimezone()
     there = local.astimezone(zoneinfo.ZoneInfo(key))
     day = f", {there:%A}" if there.date() != local.date() else ""
-    name = place.title().replace("The Uk", "the UK")
-    return Answer(f"In {name} it's {_clock(there)}{day}.", "date")
+    return Answer(f"In {place.title()} it's {_clock(there)}{day}.", "date")
 
 
 def _on_day(text: str, today: date) -> Answer | None:
