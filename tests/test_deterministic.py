@@ -77,6 +77,10 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How long is it until 9?", "5 hours and 55 minutes until 9 PM."),  # the next 9
         ("how long until noon", "20 hours and 55 minutes until noon."),
         ("How long until Christmas?", "34 days until Christmas, Friday, December 25."),
+        ("How long until 7 in the morning?", "15 hours and 55 minutes until 7 AM."),
+        # the base said "Three days ago was a Saturday." on a Sunday
+        ("What day was it three days ago?", "3 days ago it was Wednesday, November 18."),
+        ("what was the date 2 weeks ago", "2 weeks ago it was Saturday, November 7."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),

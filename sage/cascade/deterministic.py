@@ -321,6 +321,10 @@ _UNTIL = re.compile(
     r"(?:until|till|til|to|before) "
     r"(?:next )?(?P<when>[a-z0-9' ]+)$"
 )
+_AGO = re.compile(
+    r"^(?:was )?(?:the )?(?:day|date|day of the week) (?:was it |was )?"
+    r"(?P<n>\d+) (?P<unit>days?|weeks?) ago$"
+)
 _IN_DAYS = re.compile(
     r"^(?:day|date|day of the week|what day|what date|what day will it be|what date will it be"
     r"|what day is it|what's the date) (?:will it be |is it )?in (?P<n>\d+) (?P<unit>days?|weeks?)$"
@@ -431,8 +435,14 @@ _TIME_UNTIL = re.compile(
     r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
     r"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?"
     r"(?P<when>midnight|noon|midday|(?P<h>\d{1,2})(?: (?P<m>\d{2}))? ?"
-    r"(?P<suffix>am|pm|a m|p m|o'clock|oclock)?)$"
+    r"(?P<suffix>am|pm|a m|p m|o'clock|oclock|in the morning|in the afternoon|in the evening"
+    r"|at night|tonight)?)$"
 )
+
+
+_HALF_OF_DAY = {"am": "am", "a m": "am", "in the morning": "am", "pm": "pm", "p m": "pm",
+                "in the afternoon": "pm", "in the evening": "pm", "at night": "pm",
+                "tonight": "pm"}  # fmt: skip
 
 
 def _time_until(text: str, now: datetime) -> Answer | None:
@@ -445,7 +455,7 @@ def _time_until(text: str, now: datetime) -> Answer | None:
         hours, minute = [0 if when == "midnight" else 12], 0
     else:
         hour, minute = int(hit["h"]), int(hit["m"] or 0)
-        half = (hit["suffix"] or "").replace(" ", "")  # "am", "pm", or o'clock / nothing
+        half = _HALF_OF_DAY.get(hit["suffix"] or "", "")  # "am", "pm" or not said
         if not 0 <= hour <= 23 or minute > 59 or (half in ("am", "pm") and not 1 <= hour <= 12):
             return None
         if half in ("am", "pm"):
@@ -552,6 +562,14 @@ def _until(text: str, today: date) -> Answer | None:
         target = today + timedelta(days=days)
         return Answer(f"In {hit['n']} {hit['unit']} it will be {target.strftime('%A, %B')} "
                       f"{target.day}, {target.year}.", "date")  # fmt: skip
+    if hit := _AGO.match(text):  # the base said "Three days ago was a Saturday." on a Sunday
+        days = int(hit["n"]) * (7 if hit["unit"].startswith("week") else 1)
+        if days > 36_500:
+            return None
+        target = today - timedelta(days=days)
+        year = f", {target.year}" if target.year != today.year else ""
+        return Answer(f"{hit['n']} {hit['unit']} ago it was {target.strftime('%A, %B')} "
+                      f"{target.day}{year}.", "date")  # fmt: skip
     return None
 
 
