@@ -60,6 +60,8 @@ FIRST_ITEM_HOLD_S = 1.0
 """Longest the LLM waits for the first sentence's audio before it goes on regardless."""
 FOLLOW_UP_S = 30.0
 """How long after "3 plus what?" the next utterance may finish that question."""
+REPEAT_RULE = "repeat"
+"""The rule for "what did you say?": its reply is then the last one, said again."""
 
 T = TypeVar("T")
 
@@ -207,6 +209,8 @@ class Pipeline:
         self._llm_failure: str | None = None
         self._unfinished: tuple[str, datetime] | None = None
         """An arithmetic question cut off after an operator, and when it was asked."""
+        self._last_reply = ""
+        """What SAGE said last, for "what did you say?" (the rule "repeat")."""
         self._llm_lock = threading.RLock()
         """Held while the LLM answers, so a REST unload never frees a model in use."""
         self._meter = Meter()
@@ -399,6 +403,7 @@ class Pipeline:
         context = self._observe(text, history, now)
         state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
+        self._last_reply = turn.reply or self._last_reply
         cost = measure()
         turn = dataclasses.replace(
             turn, context=context, state=state, cpu_s=round(cost.cpu_s, 3), joules=cost.joules
@@ -420,13 +425,17 @@ class Pipeline:
         speech = _SpeechTimer(t0, timings)
         now = time.time()
         services = self.services
+        t_match = time.perf_counter()
+        match = self.matcher.match(text, self.clock())
+        timings["match"] = _ms_since(t_match)
+        if match is not None and match.rule == REPEAT_RULE:
+            # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
+            return self._exact_turn(text, "pattern", self._last_reply or match.reply, match.rule,
+                                    asr_tier, timings, asr, speech)  # fmt: skip
         # A pending "restart nginx?" is answered by whatever comes next, before any rule.
         if services is not None and (said := services.confirm(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
-        t_match = time.perf_counter()
-        match = self.matcher.match(text, self.clock())
-        timings["match"] = _ms_since(t_match)
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
                                     asr, speech)  # fmt: skip

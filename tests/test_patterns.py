@@ -56,6 +56,8 @@ def matcher() -> PatternMatcher:
         ("Set the thermostat to 20 degrees.", "no_devices", None),
         ("Lock the front door.", "no_devices", None),
         ("Turn off the web server.", None, None),  # a service: the services parser's
+        ("Louder, please.", "no_volume", None),  # the base said "Sure, I can make it louder."
+        ("What did you say?", "repeat", None),  # the pipeline says the last reply again
         ("How do I turn off the heating?", None, None),  # a question, for the models
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),

@@ -78,3 +78,15 @@ def test_a_cut_off_sum_is_asked_back_and_finished_by_the_next_utterance(
         assert pipe.ask("five").route != "deterministic"  # the question is asked back once
     finally:
         pipe.close()
+
+
+def test_what_did_you_say_repeats_the_last_reply(config: Config, models: ModelCache) -> None:
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    try:
+        assert pipe.ask("Pardon?").reply == "I haven't said anything yet."
+        said = pipe.ask("What is 17 times 23?").reply
+        assert said == "17 times 23 is 391."
+        assert pipe.ask("What did you say?").reply == said
+        assert pipe.ask("Say that again.").reply == said  # still the answer, not "what?"
+    finally:
+        pipe.close()

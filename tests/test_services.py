@@ -175,6 +175,17 @@ def test_restart_dialogue_end_to_end(pipeline: tuple[Pipeline, RecordingExecutor
     assert decisions == ["confirm_requested", "confirmed", "executed"]
 
 
+def test_what_did_you_say_keeps_the_confirmation_waiting(
+    pipeline: tuple[Pipeline, RecordingExecutor],
+) -> None:
+    pipe, executor = pipeline
+    executor.calls.clear()
+    asked = pipe.ask("Restart the web server.").reply
+    assert pipe.ask("What did you say?").reply == asked == "Restart nginx? Say yes to confirm."
+    assert pipe.ask("Yes.").reply == "nginx restarted."
+    assert executor.calls == [("restart", "nginx.service")]
+
+
 def test_the_model_can_only_propose(pipeline: tuple[Pipeline, RecordingExecutor]) -> None:
     pipe, executor = pipeline
     executor.calls.clear()
