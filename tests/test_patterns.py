@@ -58,6 +58,12 @@ def matcher() -> PatternMatcher:
         ("Turn off the web server.", None, None),  # a service: the services parser's
         ("Louder, please.", "no_volume", None),  # the base said "Sure, I can make it louder."
         ("What did you say?", "repeat", None),  # the pipeline says the last reply again
+        # the base said "Sure, I'll add milk to your shopping list." and invented a calendar
+        ("Add milk to my shopping list.", "no_lists", None),
+        ("What's on my calendar today?", "no_lists", None),
+        ("Remember that my car is on level 3.", "no_lists", None),
+        ("Next song.", "no_media", None),  # the base named a Beatles song it was not playing
+        ("How do I add numbers to a list in Python?", None, None),
         ("How do I turn off the heating?", None, None),  # a question, for the models
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),
