@@ -48,6 +48,8 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
             "100 degrees Fahrenheit is 37.78 degrees Celsius.",
         ),
         ("how many ounces are in a pound", "1 pound is 16 ounces."),
+        ("How many tablespoons in a quarter cup?", "A quarter cup is 4 tablespoons."),  # not 3
+        ("how many ml in three quarters of a cup", "3 quarters of a cup is 177.4 milliliters."),
         ("How many seconds in a day?", "1 day is 86400 seconds."),
         ("How many days until Friday?", "6 days until Friday, November 27."),
         ("How many days until Saturday?", "7 days until Saturday, November 28."),

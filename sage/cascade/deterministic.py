@@ -274,10 +274,14 @@ def _unit(phrase: str) -> str | None:
     return None
 
 
+_AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
+            "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
+"""Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
 _CONVERSIONS = (
     re.compile(
         r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
-        r"(?:a |an |one )?(?P<n>[\d.]+)? ?(?P<from>[a-z ]+?)$"
+        rf"(?:(?P<spoken>(?P<amount>{'|'.join(_AMOUNTS)})(?: of)?(?: a| an)?) "
+        r"|(?:a |an |one )?(?P<n>[\d.]+)? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
         r"^(?:convert )?(?P<n>[\d.]+) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
@@ -294,14 +298,15 @@ def convert(text: str) -> Answer | None:
         source, target = _unit(hit["from"]), _unit(hit["to"])
         if source is None or target is None or _UNITS[source][0] != _UNITS[target][0]:
             return None
-        amount = float(hit["n"]) if hit["n"] else 1.0
+        spoken = hit.groupdict().get("spoken")
+        amount = _AMOUNTS[hit["amount"]] if spoken else float(hit["n"]) if hit["n"] else 1.0
         if _UNITS[source][0] == "temperature":
             value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
             return Answer(f"{_fmt(amount)} degrees {source.capitalize()} is {_fmt(value)} "
                           f"degrees {target.capitalize()}.", "units")  # fmt: skip
         value = amount * _UNITS[source][1] / _UNITS[target][1]
-        return Answer(f"{_fmt(amount)} {_plural(source, amount)} is {_fmt(value)} "
-                      f"{_plural(target, value)}.", "units")  # fmt: skip
+        given = f"{spoken} {source}" if spoken else f"{_fmt(amount)} {_plural(source, amount)}"
+        return Answer(f"{given} is {_fmt(value)} {_plural(target, value)}.", "units")
     return None
 
 
