@@ -17,10 +17,6 @@ _TENS = {
 _SCALES = {"thousand": 1_000, "million": 1_000_000}
 
 
-def _is_number_word(word: str) -> bool:
-    return word in _UNITS or word in _TENS or word in _SCALES or word == "hundred"
-
-
 def _two_digits(words: list[str], i: int) -> tuple[int, int] | None:
     """A number from 10 to 99 said at ``i`` ("nineteen", "eighty four"): (value, end)."""
     if i < len(words) and words[i] in _UNITS and _UNITS[words[i]] >= 10:
