@@ -614,9 +614,10 @@ _RANDOM = re.compile(
 )
 
 
-def chance(text: str, rng: random.Random) -> Answer | None:
-    """A coin, a die or a random number, drawn for real: greedy decoding made the base say
-    "Heads." to every coin flip."""
+def chance(text: str, rng: random.Random | None = None) -> Answer | None:
+    """A coin, a die or a random number, drawn for real (from ``rng``, by default the
+    system's): greedy decoding made the base say "Heads." to every coin flip."""
+    rng = rng or random.SystemRandom()
     if _COIN.match(text):
         return Answer(f"{rng.choice(['Heads', 'Tails'])}.", "chance")
     if _DIE.match(text):
@@ -629,7 +630,7 @@ def chance(text: str, rng: random.Random) -> Answer | None:
 
 def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> Answer | None:
     """The exact answer to an arithmetic, unit, date or spelling question, or None (and a
-    coin, a die or a random number, drawn from ``rng``: by default the system's)."""
+    coin, a die or a random number, drawn from ``rng``)."""
     text = normalise(transcript)
     text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
     if not text:
@@ -640,7 +641,7 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
         or convert(text)
         or dates(text, now)
         or spelling(text)
-        or chance(text, rng or random.SystemRandom())
+        or chance(text, rng)
     )
     if found is None:
         return None
