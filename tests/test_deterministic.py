@@ -83,6 +83,15 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # the base said "Three days ago was a Saturday." on a Sunday
         ("What day was it three days ago?", "3 days ago it was Wednesday, November 18."),
         ("what was the date 2 weeks ago", "2 weeks ago it was Saturday, November 7."),
+        # the base said "Monday" for the day after tomorrow on a Sunday, week 44 in week 47,
+        # 365 days left in the year on November 22, and Easter on April 22, 2027
+        ("What's the day after tomorrow?", "The day after tomorrow is Monday, November 23."),
+        ("What week of the year is it?", "It's week 47 of 2026."),
+        ("How many days are left in the year?", "40 days are left in 2026 after today."),
+        ("When is Easter?", "Easter is Sunday, March 28, 2027."),
+        ("When is Easter this year?", "Easter was Sunday, April 5."),
+        ("when is good friday", "Good Friday is March 26, 2027."),
+        ("When is Christmas?", "Christmas is Friday, December 25."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
@@ -112,6 +121,7 @@ def test_answers(question: str, reply: str) -> None:
         "Spell it.",  # a word said before, not "it"
         "how many hours until 25",
         "what time is it in narnia",
+        "when is my birthday",
         "how do you spell 42",
         "",
     ],

@@ -37,6 +37,7 @@ def matcher() -> PatternMatcher:
         ("never mind", "stop", None),
         ("Thank you very much!", "thanks", "You're welcome."),
         ("What's your name?", "identity", None),
+        ("What's my name?", "user_name", "I don't know your name."),  # not "My name is SAGE."
         # what SAGE cannot do is said, not promised by a language model
         (
             "Set a timer for five minutes.",

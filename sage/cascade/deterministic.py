@@ -337,12 +337,20 @@ _IN_DAYS = re.compile(
 
 
 _ON_DAY = (
+    re.compile(r"^(?:is |was |will be )?(?P<when>the day (?:after tomorrow|before yesterday))$"),
     re.compile(
         r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
         r"(?:is it |was it |will it be |is |was |will be )?"
         r"(?:on )?(?P<when>[a-z0-9' ]+)$"
     ),
     re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
+    re.compile(r"^when (?:is|was|will be) (?P<when>[a-z0-9' ]+?)(?P<this> this year)?$"),
+)
+_WEEK = re.compile(
+    r"^(?:the )?(?:current )?week (?:of the year |number )?(?:is it|is this|are we in)(?: now)?$"
+)
+_LEFT_IN_YEAR = re.compile(
+    r"^how many days (?:are )?(?:left|remaining) (?:in|of) (?:the|this) year$"
 )
 _YEAR_OR_MONTH = re.compile(
     r"^(?:the )?(?:current )?(?P<what>year|month)(?: is it| is this| are we in)?(?: now)?$"
@@ -351,8 +359,9 @@ _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow
              "the day before yesterday": -2}  # fmt: skip
 
 
-def _named_day(when: str, today: date) -> tuple[date, str] | None:
-    """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date."""
+def _named_day(when: str, today: date, this_year: bool = False) -> tuple[date, str] | None:
+    """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date (the
+    next one, or this year's when ``this_year``)."""
     if when in _RELATIVE:
         return today + timedelta(days=_RELATIVE[when]), when.capitalize()
     first, _, rest = when.partition(" ")
@@ -361,7 +370,7 @@ def _named_day(when: str, today: date) -> tuple[date, str] | None:
         return today - timedelta(days=behind), f"Last {rest.capitalize()}"
     if first in ("next", "this") and rest in _WEEKDAYS:
         return _coming(rest, today), f"{first.capitalize()} {rest.capitalize()}"
-    return _target_date(when, today)
+    return _target_date(when, today, this_year)
 
 
 def _coming(weekday: str, today: date) -> date:
@@ -369,32 +378,61 @@ def _coming(weekday: str, today: date) -> date:
     return today + timedelta(days=(_WEEKDAYS.index(weekday) - today.weekday()) % 7 or 7)
 
 
-def _target_date(when: str, today: date) -> tuple[date, str] | None:
-    """The next date (today included) that ``when`` names: a weekday, a holiday, a day of a
-    month. A day that no month has ("february 30") raises _NoSuchDay."""
+_EASTER_OFFSETS = {"easter": 0, "easter sunday": 0, "good friday": -2, "easter monday": 1}
+"""Movable feasts, in days from Easter Sunday."""
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday in the Gregorian calendar (the anonymous algorithm, Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 (the algorithm's own names)
+    m = (a + 11 * h + 19 * l) // 433
+    month = (h + l - 7 * m + 90) // 25
+    return date(year, month, (h + l - 7 * m + 33 * month + 19) % 32)
+
+
+def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date, str] | None:
+    """The next date (today included) that ``when`` names, or this year's when
+    ``this_year``: a weekday, a holiday, a day of a month. A day that no month has
+    ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
     fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
              "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
              "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
              "halloween": (10, 31, "Halloween")}  # fmt: skip
-    if when in fixed:
-        month, day, name = fixed[when]
+    if when in _EASTER_OFFSETS:
+        name = "Easter" if when.startswith("easter s") else when.title()
+
+        def in_year(year: int) -> date:
+            return _easter(year) + timedelta(days=_EASTER_OFFSETS[when])
+
     else:
-        parts = when.replace("the ", "").replace(" of", "").split()
-        if len(parts) != 2:
-            return None
-        month_word, day_word = parts if parts[0] in _MONTHS else parts[::-1]
-        if month_word not in _MONTHS or not re.fullmatch(r"\d+(?:st|nd|rd|th)?", day_word):
-            return None
-        month, day = _MONTHS.index(month_word) + 1, int(re.sub(r"\D", "", day_word))
-        name = f"{month_word.capitalize()} {day}"
+        if when in fixed:
+            month, day, name = fixed[when]
+        else:
+            parts = when.replace("the ", "").replace(" of", "").split()
+            if len(parts) != 2:
+                return None
+            month_word, day_word = parts if parts[0] in _MONTHS else parts[::-1]
+            if month_word not in _MONTHS or not re.fullmatch(r"\d+(?:st|nd|rd|th)?", day_word):
+                return None
+            month, day = _MONTHS.index(month_word) + 1, int(re.sub(r"\D", "", day_word))
+            name = f"{month_word.capitalize()} {day}"
+
+        def in_year(year: int) -> date:
+            return date(year, month, day)
+
     for year in range(today.year, today.year + 9):  # February 29 waits for a leap year
         try:
-            target = date(year, month, day)
+            target = in_year(year)
         except ValueError:
             continue
-        if target >= today:
+        if target >= today or this_year:
             return target, name
     raise _NoSuchDay(f"There is no {name}.")
 
@@ -406,6 +444,12 @@ def dates(text: str, now: datetime) -> Answer | None:
     if hit := _YEAR_OR_MONTH.match(text):  # "what year is it"
         return Answer(f"It's {today.year if hit['what'] == 'year' else today.strftime('%B')}.",
                       "date")  # fmt: skip
+    if _WEEK.match(text):  # the base said week 44 in week 47
+        week = today.isocalendar()
+        return Answer(f"It's week {week.week} of {week.year}.", "date")
+    if _LEFT_IN_YEAR.match(text):  # the base said 365 on November 22
+        left = (date(today.year, 12, 31) - today).days
+        return Answer(f"{left} days are left in {today.year} after today.", "date")
     try:
         return (
             _leap_year(text, today)
@@ -530,7 +574,8 @@ def _time_in(text: str, now: datetime) -> Answer | None:
 def _on_day(text: str, today: date) -> Answer | None:
     """ "what day is it tomorrow" → "Tomorrow is Monday, November 23."."""
     hit = next((m for pattern in _ON_DAY if (m := pattern.match(text))), None)
-    found = _named_day(hit["when"].strip(), today) if hit else None
+    this_year = bool(hit and hit.groupdict().get("this"))
+    found = _named_day(hit["when"].strip(), today, this_year) if hit else None
     if found is None:
         return None
     target, name = found
