@@ -100,6 +100,18 @@ def test_what_sage_says_comes_from_the_result() -> None:
     assert control(RecordingExecutor()).answer("is ssh running", 0.0) == "ssh is running."
 
 
+def test_the_state_of_a_service_not_on_the_list_is_never_guessed() -> None:
+    """The base answered "Is postgres running?" with "Yes, PostgreSQL is running."."""
+    executor = RecordingExecutor()
+    services = control(executor)
+    assert services.answer("Is postgres running?", 0.0) == (
+        "I can't check postgres: it isn't on my list of services."
+    )
+    assert executor.calls == []
+    assert services.answer("Is it running?", 0.0) is None  # not about a service
+    assert services.answer("Is my code running faster with PyPy?", 0.0) is None
+
+
 def test_nginx_is_heard_as_it_is_said() -> None:
     # whisper writes Piper's "Restart nginx." as "restart engine X" (checked)
     assert control(RecordingExecutor()).answer("restart engine X", 0.0) == (

@@ -43,6 +43,12 @@ _STATUS = re.compile(
     r"|\bcheck\s+(?:on\s+)?(?P<name3>[\w .@-]+?)\W*$",
     re.I,
 )
+_RUNNING = re.compile(r"^\W*(?:is|are)\s+(?:the\s+)?(?P<name>[\w.@-]+(?:\s[\w.@-]+)?)"
+                      r"\s+(?:running|active)\W*$", re.I)  # fmt: skip
+"""A whole question "is postgres running?": about a service even when the name is not a
+known one; answered from the list, never by a model inventing the state."""
+_NOT_A_SERVICE = frozenset({"it", "that", "this", "he", "she", "they", "we", "you", "i",
+                            "everything", "something", "anything"})  # fmt: skip
 _SYNONYMS = {"bounce": "restart", "shutdown": "stop", "shut down": "stop", "turn off": "stop"}
 
 
@@ -162,7 +168,11 @@ class ServiceControl:
             verb, name = match["verb"].lower(), match["name"]
         elif match := _STATUS.search(text):
             verb, name = "status", match["name"] or match["name2"] or match["name3"]
-        if not name or not (self.mentions_unit(name) or _SERVICE_WORDS.search(name)):
+        running = _RUNNING.match(text)
+        asked_running = running is not None and running["name"].lower() not in _NOT_A_SERVICE
+        if not name or not (
+            self.mentions_unit(name) or _SERVICE_WORDS.search(name) or asked_running
+        ):
             return None  # "stop talking", "how do I start a fire": not about a service
         return self.intent(_SYNONYMS.get(verb, verb), name, "pattern")
 
@@ -208,7 +218,8 @@ class ServiceControl:
         unit = intent.unit
         if unit is None:
             self._log(text, intent.source, intent.verb, intent.spoken, "refused", "not allowlisted")
-            return f"I can't control {intent.spoken}: it isn't on my list of services."
+            verb = "check" if intent.verb == "status" else "control"
+            return f"I can't {verb} {intent.spoken}: it isn't on my list of services."
         if intent.verb not in VERBS or intent.verb not in unit.verbs:
             self._log(text, intent.source, intent.verb, unit.name, "refused", "verb not allowed")
             return f"I'm not allowed to {intent.verb} {unit.short_name}."
