@@ -92,6 +92,15 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("When is Easter this year?", "Easter was Sunday, April 5."),
         ("when is good friday", "Good Friday is March 26, 2027."),
         ("When is Christmas?", "Christmas is Friday, December 25."),
+        # the base said Sunday, July 15, 2024, 154 and 37.0: close is not exact
+        ("What day of the week was July 4th, 1776?", "July 4, 1776 was a Thursday."),
+        ("What's the date in 100 days?", "In 100 days it will be Monday, March 1, 2027."),
+        ("How many pounds is 70 kilograms?", "70 kilograms is 154.3 pounds."),
+        (
+            "What's 98.6 Fahrenheit in Celsius?",
+            "98.6 degrees Fahrenheit is 37 degrees Celsius.",
+        ),
+        ("What is the cube root of 27?", "The cube root of 27 is 3."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),

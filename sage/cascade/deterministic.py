@@ -78,7 +78,7 @@ class _Arithmetic:
 
     expr   := term (("plus" | "minus") term)*
     term   := factor (("times" | "divided by" | "over") factor)*
-    factor := "minus" factor | "square root of" factor | share factor
+    factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
             | atom ["squared" | "cubed" | "to the power of" atom]
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
     atom   := number ["point" digits] ["percent of" factor | parts "of" factor]
@@ -140,6 +140,9 @@ class _Arithmetic:
             if value < 0:
                 raise ValueError("square root of a negative number")
             return math.sqrt(value)
+        if self.take("the cube root of") or self.take("cube root of"):
+            self.operators += 1
+            return math.cbrt(self.factor())
         share = next((phrase for phrase in _SHARES if self.peek(phrase)), None)
         if share is not None:
             self.take(share)
@@ -277,15 +280,18 @@ def _unit(phrase: str) -> str | None:
 _AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
             "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
 """Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
+_NUMBER = r"\d+(?: point \d+)?"
+"""A number in the normalised transcript ("98.6" is "98 point 6" by then, as it is said)."""
 _CONVERSIONS = (
     re.compile(
         r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
         rf"(?:(?P<spoken>(?P<amount>{'|'.join(_AMOUNTS)})(?: of)?(?: a| an)?) "
-        r"|(?:a |an |one )?(?P<n>[\d.]+)? ?)(?P<from>[a-z ]+?)$"
+        rf"|(?:a |an |one )?(?P<n>{_NUMBER})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        r"^(?:convert )?(?P<n>[\d.]+) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+        rf"^(?:convert )?(?P<n>{_NUMBER}) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
     ),
+    re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{_NUMBER}) (?P<from>[a-z ]+?)$"),
 )
 
 
@@ -299,7 +305,8 @@ def convert(text: str) -> Answer | None:
         if source is None or target is None or _UNITS[source][0] != _UNITS[target][0]:
             return None
         spoken = hit.groupdict().get("spoken")
-        amount = _AMOUNTS[hit["amount"]] if spoken else float(hit["n"]) if hit["n"] else 1.0
+        number = hit["n"].replace(" point ", ".") if hit["n"] else "1"
+        amount = _AMOUNTS[hit["amount"]] if spoken else float(number)
         if _UNITS[source][0] == "temperature":
             value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
             return Answer(f"{_fmt(amount)} degrees {source.capitalize()} is {_fmt(value)} "
@@ -331,8 +338,9 @@ _AGO = re.compile(
     r"(?P<n>\d+) (?P<unit>days?|weeks?) ago$"
 )
 _IN_DAYS = re.compile(
-    r"^(?:day|date|day of the week|what day|what date|what day will it be|what date will it be"
-    r"|what day is it|what's the date) (?:will it be |is it )?in (?P<n>\d+) (?P<unit>days?|weeks?)$"
+    r"^(?:the )?(?:day|date|day of the week|what day|what date|what day will it be"
+    r"|what date will it be|what day is it|what's the date) (?:will it be |is it )?"
+    r"in (?P<n>\d+) (?P<unit>days?|weeks?)$"
 )
 
 
@@ -397,14 +405,15 @@ def _easter(year: int) -> date:
 
 def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date, str] | None:
     """The next date (today included) that ``when`` names, or this year's when
-    ``this_year``: a weekday, a holiday, a day of a month. A day that no month has
-    ("february 30") raises _NoSuchDay."""
+    ``this_year``: a weekday, a holiday, a day of a month, a date with its year. A day
+    that no month has ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
     fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
              "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
              "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
              "halloween": (10, 31, "Halloween")}  # fmt: skip
+    given_year = 0
     if when in _EASTER_OFFSETS:
         name = "Easter" if when.startswith("easter s") else when.title()
 
@@ -416,6 +425,8 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
             month, day, name = fixed[when]
         else:
             parts = when.replace("the ", "").replace(" of", "").split()
+            if len(parts) == 3 and re.fullmatch(r"\d{4}", parts[-1]):  # "july 4th 1776"
+                given_year = int(parts.pop())
             if len(parts) != 2:
                 return None
             month_word, day_word = parts if parts[0] in _MONTHS else parts[::-1]
@@ -427,14 +438,15 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
         def in_year(year: int) -> date:
             return date(year, month, day)
 
-    for year in range(today.year, today.year + 9):  # February 29 waits for a leap year
+    years = [given_year] if given_year else range(today.year, today.year + 9)
+    for year in years:  # February 29 waits for a leap year
         try:
             target = in_year(year)
         except ValueError:
             continue
-        if target >= today or this_year:
+        if target >= today or this_year or given_year:
             return target, name
-    raise _NoSuchDay(f"There is no {name}.")
+    raise _NoSuchDay(f"There is no {name}{f', {given_year}' if given_year else ''}.")
 
 
 def dates(text: str, now: datetime) -> Answer | None:
@@ -597,6 +609,8 @@ def _until(text: str, today: date) -> Answer | None:
         days = (target - today).days
         if days == 0:
             return Answer(f"{name} is today.", "date")
+        if days < 0:  # "how many days until july 4th 1776"
+            return Answer(f"{name}, {target.year} was {-days} days ago.", "date")
         unit = "day" if days == 1 else "days"
         if name in map(str.capitalize, _WEEKDAYS):
             on = f"{target.strftime('%B')} {target.day}"
