@@ -1,0 +1,28 @@
+"""What tier 0.5 answers, and how it says a number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_MAGNITUDE = 1e15
+"""Results beyond this are refused: nobody asks a voice assistant for them on purpose."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An exact answer and what kind of question it was."""
+
+    reply: str
+    kind: str
+    """"arithmetic", "units", "date", "spelling" or "chance"."""
+    unfinished: str | None = None
+    """The expression so far when the question stopped after an operator ("3 plus"): the
+    reply asks for the rest, and the next utterance may complete it."""
+
+
+def spoken_number(value: float) -> str:
+    """A result as it is said: whole numbers whole, others to four figures."""
+    if value == int(value) and abs(value) < MAX_MAGNITUDE:
+        return str(int(value))
+    text = f"{value:.4g}" if abs(value) >= 1e-4 else f"{value:.2e}"
+    return text if "e" not in text else f"{value:.3e}"

@@ -1,0 +1,181 @@
+"""Arithmetic said in words: "17 times 23", "half of 100", "is 91 a prime number"."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from sage.cascade.deterministic.answer import MAX_MAGNITUDE, Answer, spoken_number
+
+
+class _NoParse(Exception):
+    """Not an arithmetic question."""
+
+
+class _Incomplete(Exception):
+    """The question stopped right after an operator ("what is 3 plus"): a speaker cut off
+    mid-sentence, or a pause the segmenter took for the end."""
+
+
+_ADD = {"plus": 1, "and": 1, "minus": -1}
+_MUL = ("times", "x", "multiplied by", "divided by", "over")
+_SHARES = {"half of": 0.5, "a half of": 0.5, "a third of": 1 / 3, "a quarter of": 0.25,
+           "double": 2.0, "twice": 2.0, "triple": 3.0}  # fmt: skip
+_PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "tenths": 10}
+"""Denominators of "3 quarters of 200", "2 thirds of 9"."""
+MAX_PRIME_CHECK = 10**12
+"""Primality is checked by trial division up to the square root: a million steps at most."""
+
+
+class _Arithmetic:
+    """Recursive descent over words:
+
+    expr   := term (("plus" | "minus") term)*
+    term   := factor (("times" | "divided by" | "over") factor)*
+    factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
+            | atom ["squared" | "cubed" | "to the power of" atom]
+    share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
+    atom   := number ["point" digits] ["percent of" factor | parts "of" factor]
+    parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.pos = 0
+        self.operators = 0
+
+    def peek(self, phrase: str) -> bool:
+        parts = phrase.split()
+        return self.words[self.pos : self.pos + len(parts)] == parts
+
+    def take(self, phrase: str) -> bool:
+        if self.peek(phrase):
+            self.pos += len(phrase.split())
+            return True
+        return False
+
+    def parse(self) -> float:
+        value = self.expr()
+        if self.pos != len(self.words) or self.operators == 0:
+            raise _NoParse
+        return value
+
+    def expr(self) -> float:
+        value = self.term()
+        while self.pos < len(self.words) and self.words[self.pos] in _ADD:
+            sign = _ADD[self.words[self.pos]]
+            self.pos += 1
+            self.operators += 1
+            value += sign * self.term()
+        return value
+
+    def term(self) -> float:
+        value = self.factor()
+        while True:
+            op = next((op for op in _MUL if self.peek(op)), None)
+            if op is None:
+                return value
+            self.take(op)
+            self.operators += 1
+            rhs = self.factor()
+            if op in ("divided by", "over"):
+                if rhs == 0:
+                    raise ZeroDivisionError
+                value /= rhs
+            else:
+                value *= rhs
+
+    def factor(self) -> float:
+        if self.take("minus") or self.take("negative"):
+            return -self.factor()
+        if self.take("the square root of") or self.take("square root of"):
+            self.operators += 1
+            value = self.factor()
+            if value < 0:
+                raise ValueError("square root of a negative number")
+            return math.sqrt(value)
+        if self.take("the cube root of") or self.take("cube root of"):
+            self.operators += 1
+            return math.cbrt(self.factor())
+        share = next((phrase for phrase in _SHARES if self.peek(phrase)), None)
+        if share is not None:
+            self.take(share)
+            self.operators += 1
+            return _SHARES[share] * self.factor()
+        value = self.atom()
+        if self.take("squared"):
+            self.operators += 1
+            return value**2
+        if self.take("cubed"):
+            self.operators += 1
+            return value**3
+        if self.take("to the power of") or self.take("to the"):
+            self.operators += 1
+            exponent = -self.atom() if self.take("minus") else self.atom()
+            if value < 0 and exponent != int(exponent):
+                raise ValueError("a fractional power of a negative number")
+            return value**exponent  # floats: an overflow raises OverflowError at once
+        return value
+
+    def atom(self) -> float:
+        if self.pos >= len(self.words):
+            raise _Incomplete if self.operators else _NoParse
+        value = _number(self.words[self.pos])
+        self.pos += 1
+        if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
+            value = float(f"{int(value)}.{self.words[self.pos]}")
+            self.pos += 1
+        if self.take("percent of"):
+            self.operators += 1
+            return value / 100 * self.factor()
+        parts = next((p for p in _PARTS if self.peek(f"{p} of")), None)
+        if parts is not None:  # "3 quarters of 200"
+            self.take(f"{parts} of")
+            self.operators += 1
+            return value / _PARTS[parts] * self.factor()
+        return value
+
+
+def _number(word: str) -> float:
+    try:
+        return float(word)
+    except ValueError:
+        raise _NoParse from None
+
+
+def arithmetic(words: list[str]) -> Answer | None:
+    """ "17 times 23" → "17 times 23 is 391."."""
+    try:
+        value = _Arithmetic(words).parse()
+    except _NoParse:
+        return None
+    except _Incomplete:  # asked back, rather than a language model guessing the rest
+        expression = " ".join(words)
+        return Answer(f"{expression} what?", "arithmetic", unfinished=expression)
+    except ZeroDivisionError:
+        return Answer("That's undefined: you can't divide by zero.", "arithmetic")
+    except ValueError:
+        return Answer("I can't give a real number for that.", "arithmetic")
+    except OverflowError:
+        value = math.inf
+    if abs(value) > MAX_MAGNITUDE:
+        return Answer("That number is too large to say usefully.", "arithmetic")
+    return Answer(f"{' '.join(words)} is {spoken_number(value)}.", "arithmetic")
+
+
+_PRIME = re.compile(r"^is (?P<n>\d+) (?:a )?prime(?: number)?$")
+
+
+def primality(text: str) -> Answer | None:
+    """ "is 7 a prime number" → "Yes, 7 is a prime number."."""
+    hit = _PRIME.match(text)
+    if hit is None or int(hit["n"]) > MAX_PRIME_CHECK:
+        return None
+    n = int(hit["n"])
+    if n < 2:
+        return Answer(f"No, {n} is not a prime number.", "arithmetic")
+    divisor = next((d for d in range(2, math.isqrt(n) + 1) if n % d == 0), None)
+    if divisor is None:
+        return Answer(f"Yes, {n} is a prime number.", "arithmetic")
+    return Answer(f"No, {n} is not a prime number: it is {divisor} times {n // divisor}.",
+                  "arithmetic")  # fmt: skip

@@ -1,0 +1,104 @@
+"""Unit conversions: "how many feet in 3 meters", "98.6 Fahrenheit in Celsius"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sage.cascade.deterministic.answer import Answer, spoken_number
+
+_UNITS: dict[str, tuple[str, float]] = {
+    # name: (dimension, size in the dimension's base unit)
+    "millimeter": ("length", 0.001), "centimeter": ("length", 0.01), "meter": ("length", 1.0),
+    "kilometer": ("length", 1000.0), "inch": ("length", 0.0254), "foot": ("length", 0.3048),
+    "yard": ("length", 0.9144), "mile": ("length", 1609.344),
+    "gram": ("mass", 0.001), "kilogram": ("mass", 1.0), "ounce": ("mass", 0.028349523125),
+    "pound": ("mass", 0.45359237), "stone": ("mass", 6.35029318), "ton": ("mass", 1000.0),
+    "milliliter": ("volume", 0.001), "liter": ("volume", 1.0), "teaspoon": ("volume", 0.00492892),
+    "tablespoon": ("volume", 0.0147868), "cup": ("volume", 0.2365882365),
+    "pint": ("volume", 0.473176473), "gallon": ("volume", 3.785411784),
+    "second": ("time", 1.0), "minute": ("time", 60.0), "hour": ("time", 3600.0),
+    "day": ("time", 86400.0), "week": ("time", 604800.0),
+    "celsius": ("temperature", 1.0), "fahrenheit": ("temperature", 1.0),
+    "kelvin": ("temperature", 1.0),
+}  # fmt: skip
+_ALIASES = {
+    "feet": "foot", "inches": "inch", "metre": "meter", "metres": "meter", "litre": "liter",
+    "litres": "liter", "kilometre": "kilometer", "kilometres": "kilometer", "km": "kilometer",
+    "centimetre": "centimeter", "centimetres": "centimeter", "cm": "centimeter",
+    "millimetre": "millimeter", "millimetres": "millimeter", "mm": "millimeter",
+    "millilitre": "milliliter", "millilitres": "milliliter", "ml": "milliliter",
+    "kg": "kilogram", "kilo": "kilogram", "kilos": "kilogram", "lb": "pound", "lbs": "pound",
+    "oz": "ounce", "degrees": "", "degree": "", "tonne": "ton", "tonnes": "ton",
+}  # fmt: skip
+_TO_KELVIN: dict[str, Callable[[float], float]] = {
+    "celsius": lambda v: v + 273.15,
+    "fahrenheit": lambda v: (v - 32) * 5 / 9 + 273.15,
+    "kelvin": lambda v: v,
+}
+_FROM_KELVIN: dict[str, Callable[[float], float]] = {
+    "celsius": lambda k: k - 273.15,
+    "fahrenheit": lambda k: (k - 273.15) * 9 / 5 + 32,
+    "kelvin": lambda k: k,
+}
+
+
+def _unit(phrase: str) -> str | None:
+    words = [w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w]
+    if len(words) != 1:
+        return None
+    word = words[0]
+    if word in _UNITS:
+        return word
+    if word.endswith("s") and word[:-1] in _UNITS:
+        return word[:-1]
+    return None
+
+
+_AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
+            "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
+"""Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
+_NUMBER = r"\d+(?: point \d+)?"
+"""A number in the normalised transcript ("98.6" is "98 point 6" by then, as it is said)."""
+_CONVERSIONS = (
+    re.compile(
+        r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
+        rf"(?:(?P<spoken>(?P<amount>{'|'.join(_AMOUNTS)})(?: of)?(?: a| an)?) "
+        rf"|(?:a |an |one )?(?P<n>{_NUMBER})? ?)(?P<from>[a-z ]+?)$"
+    ),
+    re.compile(
+        rf"^(?:convert )?(?P<n>{_NUMBER}) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+    ),
+    re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{_NUMBER}) (?P<from>[a-z ]+?)$"),
+)
+
+
+def convert(text: str) -> Answer | None:
+    """ "how many feet in 3 meters" → "3 meters is 9.843 feet."."""
+    for pattern in _CONVERSIONS:
+        hit = pattern.match(text)
+        if hit is None:
+            continue
+        source, target = _unit(hit["from"]), _unit(hit["to"])
+        if source is None or target is None or _UNITS[source][0] != _UNITS[target][0]:
+            return None
+        spoken = hit.groupdict().get("spoken")
+        number = hit["n"].replace(" point ", ".") if hit["n"] else "1"
+        amount = _AMOUNTS[hit["amount"]] if spoken else float(number)
+        if _UNITS[source][0] == "temperature":
+            value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
+            given, result = spoken_number(amount), spoken_number(value)
+            return Answer(f"{given} degrees {source.capitalize()} is {result} "
+                          f"degrees {target.capitalize()}.", "units")  # fmt: skip
+        value = amount * _UNITS[source][1] / _UNITS[target][1]
+        given = (
+            f"{spoken} {source}" if spoken else f"{spoken_number(amount)} {_plural(source, amount)}"
+        )
+        return Answer(f"{given} is {spoken_number(value)} {_plural(target, value)}.", "units")
+    return None
+
+
+def _plural(unit: str, amount: float) -> str:
+    if amount == 1:
+        return unit
+    return {"foot": "feet", "inch": "inches"}.get(unit, unit + "s")
