@@ -432,7 +432,7 @@ class Pipeline:
             # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
             return self._exact_turn(text, "pattern", self._last_reply or match.reply, match.rule,
                                     asr_tier, timings, asr, speech)  # fmt: skip
-        # A pending "restart nginx?" is answered by whatever comes next, before any rule.
+        # A pending "restart nginx?" is answered by whatever comes next, before other rules.
         if services is not None and (said := services.confirm(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
