@@ -92,6 +92,20 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("When is Easter this year?", "Easter was Sunday, April 5."),
         ("when is good friday", "Good Friday is March 26, 2027."),
         ("When is Christmas?", "Christmas is Friday, December 25."),
+        # the base said Thanksgiving 2026 is on November 24 (it is the fourth Thursday)
+        ("When is Thanksgiving this year?", "Thanksgiving in the US is Thursday, November 26."),
+        ("When is Mother's Day?", "Mother's Day in the US is Sunday, May 9, 2027."),
+        ("when is mothers day this year", "Mother's Day in the US was Sunday, May 10."),
+        ("When is Memorial Day?", "Memorial Day in the US is Monday, May 31, 2027."),
+        ("When is Valentine's Day?", "Valentine's Day is Sunday, February 14, 2027."),
+        (
+            "How many weeks until Christmas?",
+            "4 weeks and 6 days until Christmas, Friday, December 25.",
+        ),
+        (
+            "how many weeks until halloween",
+            "49 weeks and 1 day until Halloween, Sunday, October 31, 2027.",
+        ),
         # the base said Sunday, July 15, 2024, 154 and 37.0: close is not exact
         ("What day of the week was July 4th, 1776?", "July 4, 1776 was a Thursday."),
         ("What's the date in 100 days?", "In 100 days it will be Monday, March 1, 2027."),

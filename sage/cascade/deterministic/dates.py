@@ -20,7 +20,7 @@ _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]  # fmt: skip
 _UNTIL = re.compile(
-    r"^(?:how many (?:days|sleeps)|how long) (?:are |is it |is there )?(?:left )?"
+    r"^(?:how many (?P<unit>days|sleeps|weeks)|how long) (?:are |is it |is there )?(?:left )?"
     r"(?:until|till|til|to|before) "
     r"(?:next )?(?P<when>[a-z0-9' ]+)$"
 )
@@ -81,6 +81,33 @@ _EASTER_OFFSETS = {"easter": 0, "easter sunday": 0, "good friday": -2, "easter m
 """Movable feasts, in days from Easter Sunday."""
 
 
+_NTH_WEEKDAY = {
+    "thanksgiving": (11, 3, 4, "Thanksgiving"), "thanksgiving day": (11, 3, 4, "Thanksgiving"),
+    "mother's day": (5, 6, 2, "Mother's Day"), "mothers day": (5, 6, 2, "Mother's Day"),
+    "father's day": (6, 6, 3, "Father's Day"), "fathers day": (6, 6, 3, "Father's Day"),
+    "memorial day": (5, 0, -1, "Memorial Day"), "labor day": (9, 0, 1, "Labor Day"),
+}  # fmt: skip
+"""US holidays on the nth weekday of a month (month, weekday, n with -1 the last, name).
+Other countries keep some of them on other days, so the answer names the US."""
+_FIXED = {
+    "christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
+    "christmas eve": (12, 24, "Christmas Eve"), "boxing day": (12, 26, "Boxing Day"),
+    "new year's eve": (12, 31, "New Year's Eve"), "new years eve": (12, 31, "New Year's Eve"),
+    "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
+    "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
+    "valentine's day": (2, 14, "Valentine's Day"), "valentines day": (2, 14, "Valentine's Day"),
+    "st patrick's day": (3, 17, "St Patrick's Day"), "halloween": (10, 31, "Halloween"),
+    "independence day": (7, 4, "Independence Day in the US"),
+}  # fmt: skip
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The ``n``th ``weekday`` (0 = Monday) of a month; n = -1 is the last."""
+    days = [d for d in calendar.Calendar().itermonthdates(year, month)
+            if d.month == month and d.weekday() == weekday]  # fmt: skip
+    return days[n if n < 0 else n - 1]
+
+
 def _easter(year: int) -> date:
     """Easter Sunday in the Gregorian calendar (the anonymous algorithm, Meeus/Jones/Butcher)."""
     a, b, c = year % 19, year // 100, year % 100
@@ -100,10 +127,6 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
     that no month has ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
-    fixed = {"christmas": (12, 25, "Christmas"), "christmas day": (12, 25, "Christmas"),
-             "new year": (1, 1, "New Year's Day"), "new year's": (1, 1, "New Year's Day"),
-             "new year's day": (1, 1, "New Year's Day"), "new years": (1, 1, "New Year's Day"),
-             "halloween": (10, 31, "Halloween")}  # fmt: skip
     given_year = 0
     if when in _EASTER_OFFSETS:
         name = "Easter" if when.startswith("easter s") else when.title()
@@ -111,9 +134,16 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
         def in_year(year: int) -> date:
             return _easter(year) + timedelta(days=_EASTER_OFFSETS[when])
 
+    elif when in _NTH_WEEKDAY:
+        month, weekday, n, name = _NTH_WEEKDAY[when]
+        name += " in the US"
+
+        def in_year(year: int) -> date:
+            return _nth_weekday(year, month, weekday, n)
+
     else:
-        if when in fixed:
-            month, day, name = fixed[when]
+        if when in _FIXED:
+            month, day, name = _FIXED[when]
         else:
             parts = when.replace("the ", "").replace(" of", "").split()
             if len(parts) == 3 and re.fullmatch(r"\d{4}", parts[-1]):  # "july 4th 1776"
@@ -291,6 +321,13 @@ def _on_day(text: str, today: date) -> Answer | None:
     return Answer(f"{name} {verb} {target.strftime('%A, %B')} {target.day}{year}.", "date")
 
 
+def _span(days: int, in_weeks: bool) -> str:
+    """ "33 days", or "4 weeks and 5 days" when asked in weeks."""
+    weeks, rest = divmod(days, 7) if in_weeks else (0, days)
+    parts = [f"{n} {unit}{'s' * (n != 1)}" for n, unit in ((weeks, "week"), (rest, "day")) if n]
+    return " and ".join(parts)
+
+
 def _until(text: str, today: date) -> Answer | None:
     if hit := _UNTIL.match(text):
         found = _target_date(hit["when"].strip(), today)
@@ -302,14 +339,15 @@ def _until(text: str, today: date) -> Answer | None:
             return Answer(f"{name} is today.", "date")
         if days < 0:  # "how many days until july 4th 1776"
             return Answer(f"{name}, {target.year} was {-days} days ago.", "date")
-        unit = "day" if days == 1 else "days"
         if name in map(str.capitalize, _WEEKDAYS):
             on = f"{target.strftime('%B')} {target.day}"
         elif name.split()[0].lower() in _MONTHS:
             on = f"a {target.strftime('%A')}"
         else:
             on = f"{target.strftime('%A, %B')} {target.day}"
-        return Answer(f"{days} {unit} until {name}, {on}.", "date")
+        if target.year != today.year and not on.startswith("a "):
+            on += f", {target.year}"
+        return Answer(f"{_span(days, hit['unit'] == 'weeks')} until {name}, {on}.", "date")
     if hit := _IN_DAYS.match(text):
         days = int(hit["n"]) * (7 if hit["unit"].startswith("week") else 1)
         if days > 36_500:
