@@ -69,6 +69,14 @@ def matcher() -> PatternMatcher:
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),
         ("Cancel that.", "stop", None),
+        # the machine's own state is read, not invented ("The CPU temperature is 75 degrees.")
+        ("How much disk space is free?", "machine_disk", None),
+        ("How long has this computer been running?", "machine_uptime", None),
+        ("How much memory is this machine using?", "machine_memory", None),
+        ("What's the CPU temperature?", "machine_temperature", None),
+        ("What's the CPU usage?", "machine_load", None),  # "usage" does not end in "sage"
+        ("What's my IP address?", "machine_address", None),
+        ("Hello, Sage.", "greeting", None),
         ("play a game with me", None, None),
         ("what do you call a baby cat", None, None),
         ("What is the capital of France?", None, None),

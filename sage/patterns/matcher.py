@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sage.patterns import machine
 from sage.patterns.numbers import normalise_numbers
 from sage.patterns.rules import Rule
 
@@ -20,7 +21,7 @@ _BETWEEN_NUMBERS = re.compile(r"(?<=\d)\s*([-/])\s*(?=\d)")
 """A minus or a slash is arithmetic only between numbers ("wi-fi" stays a word)."""
 # Politeness and the assistant's name around a command do not change its meaning.
 _PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
-_SUFFIX = re.compile(r"(?:please |sage )*$")
+_SUFFIX = re.compile(r"(?:\b(?:please|sage) )*$")  # whole words: not the end of "usage"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def _stop(rule: Rule, slots: dict[str, str], now: datetime) -> str:
     return "Okay."
 
 
+def _machine_fact(name: str) -> Responder:
+    """A fact this machine reads about itself when asked (uptime, free disk, ...)."""
+    return lambda rule, slots, now: machine.read(name)
+
+
 class PatternMatcher:
     """Tier 0: rules tried in order; the first whole-transcript match wins."""
 
@@ -75,6 +81,7 @@ class PatternMatcher:
             "date": _date,
             "stop": _stop,
             "capabilities": self._capabilities,
+            **{name: _machine_fact(name) for name in machine.FACTS},
         }
         for rule in rules:
             if rule.responder and rule.responder not in self._responders:
