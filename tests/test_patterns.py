@@ -77,6 +77,16 @@ def matcher() -> PatternMatcher:
         ("What's the CPU usage?", "machine_load", None),  # "usage" does not end in "sage"
         ("What's my IP address?", "machine_address", None),
         ("Hello, Sage.", "greeting", None),
+        # the base said "It is morning." at 11 PM, "I am 30 years old." and that it was online
+        ("Is it morning or evening?", "time", "It's 3:05 PM."),
+        ("How old are you?", "age", None),
+        (
+            "Are you connected to the internet?",
+            "offline",
+            "No, I run offline, without the internet.",
+        ),
+        ("How many days until my birthday?", "user_birthday", None),
+        ("Who made you?", "identity", None),
         ("play a game with me", None, None),
         ("what do you call a baby cat", None, None),
         ("What is the capital of France?", None, None),
