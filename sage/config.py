@@ -343,9 +343,9 @@ class DreamConfig:
 
 
 VERBS = ("status", "start", "stop", "restart")
+"""What voice control can do to a unit."""
 UNIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]*\.(service|socket|timer|target|path|mount)")
 """Unit names voice control accepts: nothing a shell, sudoers or polkit would read twice."""
-"""What voice control can do to a unit."""
 
 
 @dataclass(frozen=True)

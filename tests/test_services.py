@@ -112,6 +112,32 @@ def test_the_state_of_a_service_not_on_the_list_is_never_guessed() -> None:
     assert services.answer("Is my code running faster with PyPy?", 0.0) is None
 
 
+def test_which_services_is_answered_from_the_list() -> None:
+    """The base answered "What services can you control?" with "music, videos, and more"."""
+    executor = RecordingExecutor()
+    services = control(executor)
+    expected = "I can check, start, stop or restart nginx and check ssh."
+    assert services.answer("What services can you control?", 0.0) == expected
+    assert services.answer("List your services.", 0.0) == expected
+    assert executor.calls == []
+    empty = ServiceControl(ServicesConfig(units=()), executor)
+    assert empty.answer("Which services do you manage?", 0.0) == "There are no services on my list."
+
+
+def test_the_state_of_every_service_is_asked_of_systemd() -> None:
+    executor = RecordingExecutor()
+    services = control(executor)
+    assert services.answer("What services are running?", 0.0) == (
+        "nginx is running. ssh is running."
+    )
+    assert executor.calls == [("status", "nginx.service"), ("status", "ssh.service")]
+    failing = control(RecordingExecutor(ok=False))
+    assert failing.answer("Is everything running?", 0.0) == (
+        "I couldn't get the status of nginx: Job for nginx.service failed. "
+        "I couldn't get the status of ssh: Job for ssh.service failed."
+    )
+
+
 def test_nginx_is_heard_as_it_is_said() -> None:
     # whisper writes Piper's "Restart nginx." as "restart engine X" (checked)
     assert control(RecordingExecutor()).answer("restart engine X", 0.0) == (

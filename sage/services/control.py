@@ -49,6 +49,16 @@ _RUNNING = re.compile(r"^\W*(?:is|are)\s+(?:the\s+)?(?P<name>[\w.@-]+(?:\s[\w.@-
 known one; answered from the list, never by a model inventing the state."""
 _NOT_A_SERVICE = frozenset({"it", "that", "this", "he", "she", "they", "we", "you", "i",
                             "everything", "something", "anything"})  # fmt: skip
+_WHICH = re.compile(
+    r"^\W*(?:(?:what|which) (?:services|units)\b.*\byou\b.*|(?:list|name) (?:the |your )?services)"
+    r"\W*$", re.I)  # fmt: skip
+"""Which services SAGE may act on: "what services can you control?" (the base said
+"music, videos, and more")."""
+_ALL_RUNNING = re.compile(
+    r"^\W*(?:(?:what|which) services are (?:running|up|down)|are (?:all )?(?:the |my )?services "
+    r"(?:running|up)|is everything (?:running|up)|(?:the )?status of (?:all )?(?:the |my )?"
+    r"services|check (?:all )?(?:the |my )?services)\W*$", re.I)  # fmt: skip
+"""The state of every unit on the list, asked systemd one by one."""
 _SYNONYMS = {"bounce": "restart", "shutdown": "stop", "shut down": "stop", "turn off": "stop"}
 
 
@@ -210,6 +220,12 @@ class ServiceControl:
 
     def answer(self, text: str, now: float) -> str | None:
         """What to say if ``text`` is a unit request in plain words; else None."""
+        if _WHICH.match(text):
+            return self._allowlist()
+        if _ALL_RUNNING.match(text):
+            said = [self.request(text, self.intent("status", u.name, "pattern"), now)
+                    for u in self.config.units if "status" in u.verbs]  # fmt: skip
+            return " ".join(said) or "I'm not allowed to check any services."
         intent = self.parse(text)
         return self.request(text, intent, now) if intent is not None else None
 
@@ -229,6 +245,16 @@ class ServiceControl:
             self._log(text, intent.source, intent.verb, unit.name, "confirm_requested")
             return f"{intent.verb.capitalize()} {unit.short_name}? Say yes to confirm."
         return self._execute(text, intent.source, intent.verb, unit)
+
+    def _allowlist(self) -> str:
+        """ "I can check, start, stop or restart nginx, and check ssh." """
+        if not self.config.units:
+            return "There are no services on my list."
+        said = []
+        for unit in self.config.units:
+            verbs = ["check" if v == "status" else v for v in VERBS if v in unit.verbs]
+            said.append(f"{_spoken_list(verbs, 'or')} {unit.short_name}")
+        return f"I can {_spoken_list(said, 'and')}."
 
     def _execute(self, text: str, source: str, verb: str, unit: UnitConfig) -> str:
         result = self._executor.run(verb, unit.name)
@@ -251,6 +277,13 @@ class ServiceControl:
                      text, detail)  # fmt: skip
         if self._audit is not None:
             self._audit(text, source, verb, unit, decision, detail)
+
+
+def _spoken_list(items: list[str], conjunction: str) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def _normal(text: str) -> str:
