@@ -209,6 +209,8 @@ class Pipeline:
         self._llm_failure: str | None = None
         self._unfinished: tuple[str, datetime] | None = None
         """An arithmetic question cut off after an operator, and when it was asked."""
+        self._last_exact: tuple[str, datetime] | None = None
+        """The last question tier 0.5 answered, and when: a follow-up may change a part."""
         self._last_reply = ""
         """What SAGE said last, for "what did you say?" (the rule "repeat")."""
         self._llm_lock = threading.RLock()
@@ -404,6 +406,12 @@ class Pipeline:
         state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
         self._last_reply = turn.reply or self._last_reply
+        if turn.route in ("pattern", "deterministic") and turn.rule != "service":
+            # The models see the whole conversation, "12 times 12 is 144" included; an
+            # action's result is not shown to them, lest they learn to claim one.
+            with self._llm_lock:
+                if self._responder is not None:
+                    self._responder.remember(text, turn.reply)
         cost = measure()
         turn = dataclasses.replace(
             turn, context=context, state=state, cpu_s=round(cost.cpu_s, 3), joules=cost.joules
@@ -457,16 +465,26 @@ class Pipeline:
 
     def _exact_answer(self, text: str) -> deterministic.Answer | None:
         """Tier 0.5. After "3 plus what?", the next utterance may finish the question
-        ("four": "3 plus 4 is 7"); otherwise it is a question of its own."""
+        ("four": "3 plus 4 is 7"); after an exact answer, it may follow on from it ("and
+        times 3", "what about Sunday"); otherwise it is a question of its own."""
         now = self.clock()
         unfinished, self._unfinished = self._unfinished, None
-        if unfinished is not None and (now - unfinished[1]).total_seconds() <= FOLLOW_UP_S:
-            exact = deterministic.answer(f"{unfinished[0]} {text}", now)
-            if exact is not None and exact.unfinished is None:
-                return exact
-        exact = deterministic.answer(text, now)
+        last, self._last_exact = self._last_exact, None
+        fresh = lambda asked: (now - asked[1]).total_seconds() <= FOLLOW_UP_S  # noqa: E731
+        question, exact = text, None
+        if unfinished is not None and fresh(unfinished):
+            question = f"{unfinished[0]} {text}"
+            exact = deterministic.answer(question, now)
+            if exact is not None and exact.unfinished is not None:
+                exact = None
+        if exact is None:
+            question, exact = text, deterministic.answer(text, now)
+        if exact is None and last is not None and fresh(last):
+            question, exact = deterministic.follow_up(text, last[0], now) or (text, None)
         if exact is not None and exact.unfinished is not None:
             self._unfinished = (exact.unfinished, now)
+        elif exact is not None:
+            self._last_exact = (question, now)
         return exact
 
     def _propose_service(self, services: ServiceControl, text: str, now: float) -> str | None:

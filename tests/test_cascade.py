@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sage.cascade.cascade import Cascade, Generation, select_tier, with_the_date
+from sage.cascade.cascade import (
+    SESSION_EXCHANGES,
+    SESSION_KEPT,
+    Cascade,
+    Generation,
+    select_tier,
+    with_the_date,
+)
 from sage.cascade.chat import ChatModel, Uncertainty
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
@@ -142,6 +149,34 @@ def test_unsure_draft_is_not_spoken_and_the_base_answers(
         ("draft", "escalated"),
         ("base", "spoken"),
     ]
+
+
+def test_the_conversation_is_dropped_in_a_block_so_its_cached_prefix_holds() -> None:
+    def load(tier: str, role: str, draft: object) -> ChatModel:
+        raise AssertionError("no model is needed to remember an exchange")
+
+    cascade = Cascade(Config(), load=load, session_fresh_s=60.0)
+    for n in range(SESSION_EXCHANGES):
+        cascade.remember(f"question {n}", f"answer {n}")
+    assert len(cascade.session) == 2 * SESSION_EXCHANGES
+    cascade.remember("one more", "answer")
+    assert len(cascade.session) == 2 * SESSION_KEPT  # not one dropped at every turn
+    assert cascade.session[-2:] == [{"role": "user", "content": "one more"},
+                                    {"role": "assistant", "content": "answer"}]  # fmt: skip
+    one_shot = Cascade(Config(), load=load)  # `sage ask`: no conversation
+    one_shot.remember("question", "answer")
+    assert one_shot.session == []
+
+
+def test_an_exchange_answered_without_the_models_is_in_the_conversation(
+    cascade_models: dict[str, ChatModel],
+) -> None:
+    config = Config(cascade=CascadeConfig(speculation="off"))
+    cascade = Cascade(config, load=lambda tier, role, draft: cascade_models[tier],
+                      session_fresh_s=60.0)  # fmt: skip
+    cascade.remember("What is 12 times 12?", "12 times 12 is 144.")  # tier 0.5's answer
+    reply = " ".join(cascade.respond("What number did you just tell me?", Generation(), "novel"))
+    assert "144" in reply
 
 
 def test_novel_context_goes_to_the_base(cascade_models: dict[str, ChatModel]) -> None:

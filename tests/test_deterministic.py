@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sage.cascade.deterministic import answer
+from sage.cascade.deterministic import answer, follow_up
 
 SATURDAY = datetime(2026, 11, 21, 15, 5)
 
@@ -174,3 +174,47 @@ def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
     assert draws("Flip a coin.", 40) == {"Heads.", "Tails."}
     assert draws("roll a die", 200) == {f"You rolled a {n}." for n in range(1, 7)}
     assert draws("pick a random number between one and ten", 300) == {f"{n}." for n in range(1, 11)}
+
+
+@pytest.mark.parametrize(
+    ("previous", "said", "question", "reply"),
+    [
+        ("What's 12 times 12?", "And times 3?", "144 times 3", "144 times 3 is 432."),
+        ("What's 12 times 12?", "squared", "144 squared", "144 squared is 20736."),
+        ("How many days until Friday?", "What about Sunday?", "how many days until sunday",
+         "1 day until Sunday, November 22."),
+        ("Convert 10 miles to kilometers.", "And 20?", "convert 20 miles to kilometers",
+         "20 miles is 32.19 kilometers."),
+        ("What time is it in Tokyo?", "And in London?", "time is it in london",
+         "In London it's 3:05 PM."),
+        ("Spell necessary.", "and beautiful", "spell beautiful",
+         "Beautiful is spelled B, E, A, U, T, I, F, U, L."),
+        ("What is 15 percent of 80?", "and of 120?", "15 percent of 120",
+         "15 percent of 120 is 18."),
+    ],
+)  # fmt: skip
+def test_a_follow_up_changes_one_part_of_the_last_question(
+    previous: str, said: str, question: str, reply: str
+) -> None:
+    london = SATURDAY.replace(tzinfo=ZoneInfo("Europe/London"))
+    found = follow_up(said, previous, london)
+    assert found is not None and found[0] == question and found[1].reply == reply
+
+
+@pytest.mark.parametrize(
+    ("previous", "said"),
+    [
+        ("What's 12 times 12?", "13"),  # no "and": a question of its own
+        ("What's 12 times 12?", "And of Italy?"),  # fits nothing in the question
+        ("How many days until Friday?", "and times 3"),  # no number was said
+        ("What is the capital of France?", "and of Italy"),  # not an exact question
+        ("How many days until Friday?", "again"),  # only a draw is drawn again
+    ],
+)
+def test_what_does_not_follow_on_passes(previous: str, said: str) -> None:
+    assert follow_up(said, previous, SATURDAY) is None
+
+
+def test_again_draws_again() -> None:
+    draws = {follow_up("Again.", "Roll a die.", SATURDAY)[1].reply for _ in range(60)}  # type: ignore[index]
+    assert len(draws) > 1 and all(d.startswith("You rolled a") for d in draws)

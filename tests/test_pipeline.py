@@ -80,6 +80,20 @@ def test_a_cut_off_sum_is_asked_back_and_finished_by_the_next_utterance(
         pipe.close()
 
 
+def test_an_exact_answer_can_be_followed_on_from(config: Config, models: ModelCache) -> None:
+    now = [datetime(2026, 11, 22, 9, 0)]
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), clock=lambda: now[0])
+    try:
+        pipe.ask("What's 12 times 12?")
+        followed = pipe.ask("And times 3?")  # the base said "3 times 3 equals 9."
+        assert (followed.reply, followed.tier) == ("144 times 3 is 432.", "deterministic")
+        assert pipe.ask("and plus 8").reply == "432 plus 8 is 440."  # on from the last one
+        pipe.ask("How many days until Friday?")
+        assert pipe.ask("What about Sunday?").reply == "7 days until Sunday, November 29."
+    finally:
+        pipe.close()
+
+
 def test_what_did_you_say_repeats_the_last_reply(config: Config, models: ModelCache) -> None:
     pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
     try:

@@ -14,14 +14,14 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from sage.cascade.deterministic.answer import Answer
+from sage.cascade.deterministic.answer import Answer, spoken_number
 from sage.cascade.deterministic.arithmetic import arithmetic, primality
 from sage.cascade.deterministic.dates import dates
 from sage.cascade.deterministic.units import convert
 from sage.cascade.deterministic.words import chance, spelling
 from sage.patterns.matcher import normalise
 
-__all__ = ["Answer", "answer"]
+__all__ = ["Answer", "answer", "follow_up"]
 
 _PREFIX = re.compile(
     r"^(?:hey sage |sage )?(?:please )?(?:(?:what is|what's|whats|how much is|calculate|compute"
@@ -33,8 +33,7 @@ _SUFFIX = re.compile(r"(?: please| sage| equal| equals)*$")
 def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> Answer | None:
     """The exact answer to an arithmetic, unit, date or spelling question, or None (and a
     coin, a die or a random number, drawn from ``rng``)."""
-    text = normalise(transcript)
-    text = _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()
+    text = _core(transcript)
     if not text:
         return None
     found = (
@@ -48,3 +47,49 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
     if found is None:
         return None
     return replace(found, reply=found.reply[:1].upper() + found.reply[1:])  # "The square root …"
+
+
+_CUE = re.compile(r"^(?:and |so |then |now )?(?:what about |how about |what if |and )?")
+_OPERATORS = ("plus ", "minus ", "times ", "multiplied by ", "divided by ", "over ",
+              "to the power of ", "squared", "cubed")  # fmt: skip
+_AGAIN = frozenset({"again", "one more time", "another one", "once more"})
+
+
+def follow_up(transcript: str, previous: str, now: datetime) -> tuple[str, Answer] | None:
+    """A short follow-up to the previous exact question, as the question it completes and
+    its answer: "and times 3" after "what's 12 times 12" (144 times 3), "what about sunday"
+    after "how many days until friday", "and 20" after "convert 10 miles to kilometers",
+    "again" after "roll a die". None when it does not fit: then it is a question of its own.
+    """
+    said = normalise(transcript)
+    rest = _core(_CUE.sub("", said, count=1))
+    if not rest or (rest == _core(said) and not rest.startswith(_OPERATORS) and rest not in _AGAIN):
+        return None  # no "and", "what about": not said as a follow-up
+    asked = _core(previous)
+    before = answer(asked, now)
+    if before is None or before.unfinished is not None:
+        return None
+    if rest in _AGAIN:
+        return (asked, answer(asked, now) or before) if before.kind == "chance" else None
+    if rest.startswith(_OPERATORS):  # on from the result just said
+        if before.value is None:
+            return None
+        question = f"{spoken_number(before.value)} {rest}"
+        found = answer(question, now)
+        return (question, found) if found is not None and found.kind == "arithmetic" else None
+    # The same question with one part said anew, tried from its end ("friday" → "sunday").
+    words, new = asked.split(), rest.split()
+    for end in range(len(words), 0, -1):
+        for size in range(1, min(3, end) + 1):
+            question = " ".join([*words[: end - size], *new, *words[end:]])
+            found = answer(question, now)
+            if (found is not None and found.kind == before.kind and found.unfinished is None
+                    and question != asked):  # fmt: skip
+                return question, found
+    return None
+
+
+def _core(transcript: str) -> str:
+    """The normalised question without "what is", "please" and the like."""
+    text = normalise(transcript)
+    return _SUFFIX.sub("", _PREFIX.sub("", text, count=1), count=1).strip()

@@ -15,6 +15,8 @@ class Answer:
     reply: str
     kind: str
     """"arithmetic", "units", "date", "spelling" or "chance"."""
+    value: float | None = None
+    """The number an arithmetic answer gave, for a follow-up ("and times 3")."""
     unfinished: str | None = None
     """The expression so far when the question stopped after an operator ("3 plus"): the
     reply asks for the rest, and the next utterance may complete it."""

@@ -160,7 +160,7 @@ def arithmetic(words: list[str]) -> Answer | None:
         value = math.inf
     if abs(value) > MAX_MAGNITUDE:
         return Answer("That number is too large to say usefully.", "arithmetic")
-    return Answer(f"{' '.join(words)} is {spoken_number(value)}.", "arithmetic")
+    return Answer(f"{' '.join(words)} is {spoken_number(value)}.", "arithmetic", value=value)
 
 
 _PRIME = re.compile(r"^is (?P<n>\d+) (?:a )?prime(?: number)?$")
