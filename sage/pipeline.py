@@ -231,8 +231,9 @@ class Pipeline:
             hotwords = hotwords_for(self.rules) if self.config.asr.whisper_hotwords else ""
             whisper = WhisperRecognizer(self.models.path("whisper"), self.config.asr, hotwords)
             self._recognizer = SpeechRecognizer(
-                grammar, whisper, self._is_command, self.config.asr.grammar_confirm
-            )
+                grammar, whisper, self._is_command, self.config.asr.grammar_confirm,
+                is_exact=lambda text: deterministic.answer(text, self.clock()) is not None,
+            )  # fmt: skip
         return self._recognizer
 
     @property

@@ -13,6 +13,7 @@ import pytest
 
 from sage.audio.io import NullSink
 from sage.audio.wav import read_wav
+from sage.cascade import deterministic
 from sage.catalog import ModelCache
 from sage.config import AsrConfig, Config
 from sage.patterns.matcher import PatternMatcher, normalise
@@ -78,6 +79,8 @@ class MisfiringGrammar:
         ("What does a bee make?", True, "what does a bee make", "whisper"),
         ("What is the date today?", True, "what is the date today", "grammar"),
         ("What does a bee make?", False, "what is the date today", "grammar"),  # unchecked
+        # alike by letters (0.78), but a question of its own that tier 0.5 answers
+        ("What was the date yesterday?", True, "what was the date yesterday", "whisper"),
     ],
 )
 def test_whisper_confirms_what_the_grammar_took_for_a_command(  # type: ignore[no-untyped-def]
@@ -89,6 +92,7 @@ def test_whisper_confirms_what_the_grammar_took_for_a_command(  # type: ignore[n
         recognizer._whisper,  # the real whisper decides
         lambda text: matcher.match(text, datetime.now()) is not None,
         confirm=confirm,
+        is_exact=lambda text: deterministic.answer(text, datetime.now()) is not None,
     )
     pcm = read_wav(speak_piper(f"confirm_{normalise(said).replace(' ', '_')}", said))
     transcript = checked.transcribe(pcm)

@@ -157,15 +157,27 @@ def test_the_conversation_is_dropped_in_a_block_so_its_cached_prefix_holds() -> 
 
     cascade = Cascade(Config(), load=load, session_fresh_s=60.0)
     for n in range(SESSION_EXCHANGES):
-        cascade.remember(f"question {n}", f"answer {n}")
+        cascade._converse(f"question {n}", f"answer {n}")  # as the models' own answers are
     assert len(cascade.session) == 2 * SESSION_EXCHANGES
-    cascade.remember("one more", "answer")
+    cascade._converse("one more", "answer")
     assert len(cascade.session) == 2 * SESSION_KEPT  # not one dropped at every turn
     assert cascade.session[-2:] == [{"role": "user", "content": "one more"},
                                     {"role": "assistant", "content": "answer"}]  # fmt: skip
     one_shot = Cascade(Config(), load=load)  # `sage ask`: no conversation
     one_shot.remember("question", "answer")
     assert one_shot.session == []
+
+
+def test_only_the_latest_exchange_answered_without_the_models_is_kept() -> None:
+    def load(tier: str, role: str, draft: object) -> ChatModel:
+        raise AssertionError("no model is needed to remember an exchange")
+
+    cascade = Cascade(Config(), load=load, session_fresh_s=60.0)
+    cascade._converse("What is the capital of France?", "Paris.")  # in the models' cache
+    cascade.remember("What's 12 times 12?", "12 times 12 is 144.")
+    cascade.remember("What time is it?", "It's 3:05 PM.")  # replaces the sum: not in cache
+    said = [m["content"] for m in cascade.session]
+    assert said == ["What is the capital of France?", "Paris.", "What time is it?", "It's 3:05 PM."]
 
 
 def test_an_exchange_answered_without_the_models_is_in_the_conversation(

@@ -66,6 +66,16 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What day of the week is December 25th?", "December 25 is a Friday."),
         ("what day is february 29", "February 29, 2028 is a Tuesday."),
         ("How many days until February 30?", "There is no February 30."),
+        # the base said "There are 10 days until your birthday."
+        (
+            "How many days until my birthday?",
+            "I don't know the date of your birthday. Ask me how many days until the date itself.",
+        ),
+        (
+            "when is my anniversary",
+            "I don't know the date of your anniversary. Ask me how many days until the date "
+            "itself.",
+        ),
         ("What year is it?", "It's 2026."),
         ("what month is it now", "It's November."),
         ("What's 3 quarters of 200?", "3 quarters of 200 is 150."),
@@ -139,12 +149,9 @@ def test_answers(question: str, reply: str) -> None:
         "what is half",
         "is 1000000000039 a prime number",  # past the trial-division bound
         "How many feet in 3 kilograms?",  # different dimensions
-        "how many days until my birthday",
-        "what day is my birthday",
         "Spell it.",  # a word said before, not "it"
         "how many hours until 25",
         "what time is it in narnia",
-        "when is my birthday",
         "how do you spell 42",
         "",
     ],
@@ -181,6 +188,7 @@ def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
     [
         ("What's 12 times 12?", "And times 3?", "144 times 3", "144 times 3 is 432."),
         ("What's 12 times 12?", "squared", "144 squared", "144 squared is 20736."),
+        ("What's 12 times 12?", "End times three.", "144 times 3", "144 times 3 is 432."),
         ("How many days until Friday?", "What about Sunday?", "how many days until sunday",
          "1 day until Sunday, November 22."),
         ("Convert 10 miles to kilometers.", "And 20?", "convert 20 miles to kilometers",

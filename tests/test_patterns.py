@@ -85,7 +85,8 @@ def matcher() -> PatternMatcher:
             "offline",
             "No, I run offline, without the internet.",
         ),
-        ("How many days until my birthday?", "user_birthday", None),
+        ("How old am I?", "user_age", "I don't know your birthday."),
+        ("How many days until my birthday?", None, None),  # tier 0.5's, not the grammar's
         ("Who made you?", "identity", None),
         ("play a game with me", None, None),
         ("what do you call a baby cat", None, None),

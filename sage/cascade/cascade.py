@@ -257,6 +257,8 @@ class Cascade:
         self._standing_sha = hashlib.sha256(self._standing.encode()).hexdigest()
         self.session: list[dict[str, str]] = []
         """The open conversation's previous exchanges (user, assistant, ...)."""
+        self._unseen = False
+        """The conversation ends with an exchange the models did not answer."""
         self.restored: dict[str, int] = {}
         """Snapshots restored at load: name → tokens."""
         self._meter = Meter()
@@ -375,7 +377,7 @@ class Cascade:
                     f"session-{model.role}", self._snapshot_key(model.role), model.save_state,
                     meta={"standing": self._standing_sha, "messages": self.session},
                 )  # fmt: skip
-        self.session = []
+        self.session, self._unseen = [], False
 
     def warm(self) -> None:
         """Load every tier and evaluate the system prompt (later turns reuse it).
@@ -443,10 +445,19 @@ class Cascade:
             tier = tiers[tiers.index(tier) + 1]
         stats.total_ms = (time.perf_counter() - t0) * 1000
         if stats.sentences:
-            self.remember(text, " ".join(stats.sentences))
+            self._converse(text, " ".join(stats.sentences))
+            self._unseen = False
 
     def remember(self, text: str, reply: str) -> None:
-        """An exchange of the open conversation: the models' own or one answered without."""
+        """Only the latest exchange answered without the models is kept at the end of the
+        conversation: it is not in their cache, and a run of them (sums, the date, a
+        spelling) would cost the next model turn their evaluation, about 2 s for six."""
+        if self._unseen:
+            self.session = self.session[:-2]
+        self._converse(text, reply)
+        self._unseen = bool(self.session)
+
+    def _converse(self, text: str, reply: str) -> None:
         if self._session_fresh_s > 0:  # a daemon's conversation; one-shot use keeps none
             exchange = [{"role": "user", "content": text},
                         {"role": "assistant", "content": reply}]  # fmt: skip

@@ -256,11 +256,14 @@ class SpeechRecognizer:
         whisper: WhisperRecognizer,
         is_command: Callable[[str], bool],
         confirm: bool = True,
+        is_exact: Callable[[str], bool] = lambda text: False,
     ) -> None:
         self._grammar = grammar
         self._whisper = whisper
         self._is_command = is_command
         self._confirm = confirm
+        self._is_exact = is_exact
+        """Whether tier 0.5 answers a transcript exactly ("what was the date yesterday")."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sage-asr")
 
     def begin(self, pcm: bytes) -> Future[Transcript]:
@@ -301,9 +304,11 @@ class SpeechRecognizer:
 
     def _confirms(self, command: str, heard: str) -> bool:
         """Whether whisper's ``heard`` confirms tier 1's ``command``. When whisper heard a
-        command itself, its words decide ("How are you?" over "who are you"); otherwise the
-        two must sound alike ("Good bye." for "goodbye", not "Hi." for "bye")."""
-        if self._is_command(heard):
+        command, or a question tier 0.5 answers, its words decide ("How are you?" over
+        "who are you"; "What was the date yesterday?" over "what is the date today", which
+        sound alike by letters); otherwise the two must sound alike ("Good bye." for
+        "goodbye", not "Hi." for "bye")."""
+        if self._is_command(heard) or self._is_exact(heard):
             return normalise(heard) == normalise(command)
         return sounds_alike(command, heard)
 

@@ -49,7 +49,8 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
     return replace(found, reply=found.reply[:1].upper() + found.reply[1:])  # "The square root …"
 
 
-_CUE = re.compile(r"^(?:and |so |then |now )?(?:what about |how about |what if |and )?")
+# "end": whisper hears a clipped "And times three?" as "End times three."
+_CUE = re.compile(r"^(?:and |end |so |then |now )?(?:what about |how about |what if |and )?")
 _OPERATORS = ("plus ", "minus ", "times ", "multiplied by ", "divided by ", "over ",
               "to the power of ", "squared", "cubed")  # fmt: skip
 _AGAIN = frozenset({"again", "one more time", "another one", "once more"})

@@ -13,7 +13,8 @@ from sage.cascade.deterministic.answer import Answer
 
 
 class _NoSuchDay(Exception):
-    """A date no calendar has ("february 30"); its message is the spoken answer."""
+    """A date no calendar has ("february 30"), or one only the household knows ("my
+    birthday"); its message is the spoken answer."""
 
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -127,6 +128,9 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
     that no month has ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
+    if when.startswith("my "):  # the base said "There are 10 days until your birthday."
+        raise _NoSuchDay(f"I don't know the date of your {when[3:]}. Ask me how many days "
+                         "until the date itself.")  # fmt: skip
     given_year = 0
     if when in _EASTER_OFFSETS:
         name = "Easter" if when.startswith("easter s") else when.title()
