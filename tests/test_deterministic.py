@@ -79,6 +79,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What year is it?", "It's 2026."),
         ("what month is it now", "It's November."),
         ("What's 3 quarters of 200?", "3 quarters of 200 is 150."),
+        # the base said 25 percent off 80 dollars is 50 dollars
+        ("What is 25 percent off 80 dollars?", "25 percent off 80 dollars is 60 dollars."),
+        ("What's a 20 percent tip on $45?", "A 20 percent tip on 45 dollars is 9 dollars."),
+        ("a 15% tip on $47.50", "A 15 percent tip on 47 point 50 dollars is 7.13 dollars."),
+        ("How many tablespoons of butter in a stick?", "1 stick is 8 tablespoons."),
         # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),
         ("was 2024 a leap year", "Yes, 2024 was a leap year."),
@@ -151,6 +156,7 @@ def test_answers(question: str, reply: str) -> None:
         "How many feet in 3 kilograms?",  # different dimensions
         "Spell it.",  # a word said before, not "it"
         "how many hours until 25",
+        "what is 5 dollars plus 3 euros",  # no exchange rate
         "what time is it in narnia",
         "how do you spell 42",
         "",

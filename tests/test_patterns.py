@@ -148,6 +148,8 @@ def test_number_words(words: str, expected: str) -> None:
 
 def test_normalise() -> None:
     assert normalise("  What’s  the TIME?! ") == "what's the time"
+    assert normalise("A 15% tip on $47.50?") == "a 15 percent tip on 47 point 50 dollars"
+    assert normalise("€1,200") == "1200 euros"  # whisper writes money with its symbol
 
 
 def write_rules(tmp_path: Path, body: str) -> Path:

@@ -17,6 +17,9 @@ _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 _SYMBOLS = {"%": "percent", "+": "plus", "*": "times", "\u00d7": "times",
             "\u00f7": "divided by", "=": "equals"}  # fmt: skip
 _SYMBOL = re.compile("|".join(re.escape(symbol) for symbol in _SYMBOLS))
+_MONEY = re.compile(r"([$\u20ac])(\d+(?:\.\d+)?)")
+"""Whisper writes "forty five dollars" as "$45"."""
+_MONEY_WORDS = {"$": "dollars", "\u20ac": "euros"}
 _BETWEEN_NUMBERS = re.compile(r"(?<=\d)\s*([-/])\s*(?=\d)")
 """A minus or a slash is arithmetic only between numbers ("wi-fi" stays a word)."""
 # Politeness and the assistant's name around a command do not change its meaning.
@@ -37,6 +40,7 @@ def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, number words to digits, single spaces."""
     text = text.lower().replace("\u2019", "'")
     text = _THOUSANDS.sub("", text)  # "1,000" → "1000"
+    text = _MONEY.sub(lambda m: f"{m[2]} {_MONEY_WORDS[m[1]]}", text)  # "$45" → "45 dollars"
     text = _DECIMAL.sub(" point ", text)  # "3.5" → "3 point 5", as it is spoken
     # Arithmetic written with symbols, as typed to `sage ask`: "what is 5 + 3"
     text = _BETWEEN_NUMBERS.sub(lambda m: " minus " if m[1] == "-" else " divided by ", text)

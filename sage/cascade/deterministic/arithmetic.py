@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from sage.cascade.deterministic.answer import MAX_MAGNITUDE, Answer, spoken_number
 
@@ -35,7 +36,8 @@ class _Arithmetic:
     factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
             | atom ["squared" | "cubed" | "to the power of" atom]
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
-    atom   := number ["point" digits] ["percent of" factor | parts "of" factor]
+    atom   := number ["point" digits] [percent factor | parts "of" factor]
+    percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
     parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
     """
 
@@ -125,9 +127,12 @@ class _Arithmetic:
         if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
             value = float(f"{int(value)}.{self.words[self.pos]}")
             self.pos += 1
-        if self.take("percent of"):
+        if self.take("percent of") or self.take("percent tip on") or self.take("percent tip for"):
             self.operators += 1
             return value / 100 * self.factor()
+        if self.take("percent off"):  # a discount: the base said 25 percent off 80 is 50
+            self.operators += 1
+            return (1 - value / 100) * self.factor()
         parts = next((p for p in _PARTS if self.peek(f"{p} of")), None)
         if parts is not None:  # "3 quarters of 200"
             self.take(f"{parts} of")
@@ -143,10 +148,24 @@ def _number(word: str) -> float:
         raise _NoParse from None
 
 
+_CURRENCIES = {"dollars": "dollars", "dollar": "dollars", "bucks": "dollars",
+               "euros": "euros", "euro": "euros"}  # fmt: skip
+"""Money said with its sum ("a 20 percent tip on 45 dollars"; "$45" is "45" by then): the
+answer is in that currency, to the cent. Not "pounds", which are weighed too."""
+
+
 def arithmetic(words: list[str]) -> Answer | None:
-    """ "17 times 23" → "17 times 23 is 391."."""
+    """ "17 times 23" → "17 times 23 is 391."; "25 percent off 80 dollars" → "... is 60
+    dollars."."""
+    currencies = {_CURRENCIES[w] for w in words if w in _CURRENCIES}
+    if len(currencies) > 1:
+        return None  # "5 dollars plus 3 euros" needs a rate SAGE does not have
+    currency = currencies.pop() if currencies else ""
+    numeric = [w for w in words if w not in _CURRENCIES]
+    if numeric[:1] == ["a"] and numeric[1:2] and numeric[1][0].isdigit():
+        numeric = numeric[1:]  # "a 20 percent tip on 45"
     try:
-        value = _Arithmetic(words).parse()
+        value = _Arithmetic(numeric).parse()
     except _NoParse:
         return None
     except _Incomplete:  # asked back, rather than a language model guessing the rest
@@ -160,6 +179,11 @@ def arithmetic(words: list[str]) -> Answer | None:
         value = math.inf
     if abs(value) > MAX_MAGNITUDE:
         return Answer("That number is too large to say usefully.", "arithmetic")
+    if currency:
+        cents = Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)  # 7.125 → 7.13
+        said = str(int(cents)) if cents == int(cents) else str(cents)
+        return Answer(f"{' '.join(words)} is {said} {currency}.", "arithmetic",
+                      value=float(cents))  # fmt: skip
     return Answer(f"{' '.join(words)} is {spoken_number(value)}.", "arithmetic", value=value)
 
 

@@ -17,6 +17,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "milliliter": ("volume", 0.001), "liter": ("volume", 1.0), "teaspoon": ("volume", 0.00492892),
     "tablespoon": ("volume", 0.0147868), "cup": ("volume", 0.2365882365),
     "pint": ("volume", 0.473176473), "gallon": ("volume", 3.785411784),
+    "stick": ("volume", 0.11829411825),  # of butter: half a US cup
     "second": ("time", 1.0), "minute": ("time", 60.0), "hour": ("time", 3600.0),
     "day": ("time", 86400.0), "week": ("time", 604800.0),
     "celsius": ("temperature", 1.0), "fahrenheit": ("temperature", 1.0),
@@ -44,6 +45,9 @@ _FROM_KELVIN: dict[str, Callable[[float], float]] = {
 
 
 def _unit(phrase: str) -> str | None:
+    """The unit a phrase names: "tablespoons", "cups of flour" (what is measured does not
+    change a volume), "degrees celsius"."""
+    phrase = phrase.split(" of ")[0]
     words = [w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w]
     if len(words) != 1:
         return None
