@@ -2,9 +2,10 @@
 coin, a die or a random number, drawn for real).
 
 Small parsers over the normalised transcript (number words are digits by then), one
-module per kind: ``arithmetic`` (a recursive-descent parser), ``units``, ``dates``,
-``words`` (spelling and chance). Nothing is ever passed to ``eval``; anything they do not
-cover returns None and goes on to the language models.
+module per kind: ``arithmetic`` (a recursive-descent parser), ``units``, ``dates`` (the
+calendar), ``clock`` (time until, time elsewhere), ``words`` (spelling and chance).
+Nothing is ever passed to ``eval``; anything they do not cover returns None and goes on
+to the language models.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from sage.cascade.deterministic.answer import Answer, spoken_number
 from sage.cascade.deterministic.arithmetic import arithmetic, primality
+from sage.cascade.deterministic.clock import clock
 from sage.cascade.deterministic.dates import dates
 from sage.cascade.deterministic.units import convert
 from sage.cascade.deterministic.words import chance, spelling
@@ -40,6 +42,7 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
         arithmetic(text.split())
         or primality(text)
         or convert(text)
+        or clock(text, now)
         or dates(text, now)
         or spelling(text)
         or chance(text, rng)

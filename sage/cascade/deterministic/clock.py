@@ -1,0 +1,107 @@
+"""The clock, which a language model does not have: time until a clock time, the time
+in another place, from the host's time zone data."""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from datetime import datetime, timedelta
+
+from sage.cascade.deterministic.answer import Answer
+
+
+def clock(text: str, now: datetime) -> Answer | None:
+    """ "how long until midnight", "what time is it in tokyo"."""
+    return _time_until(text, now) or _time_in(text, now)
+
+
+_TIME_UNTIL = re.compile(
+    r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
+    r"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?"
+    r"(?P<when>midnight|noon|midday|(?P<h>\d{1,2})(?: (?P<m>\d{2}))? ?"
+    r"(?P<suffix>am|pm|a m|p m|o'clock|oclock|in the morning|in the afternoon|in the evening"
+    r"|at night|tonight)?)$"
+)
+
+
+_HALF_OF_DAY = {"am": "am", "a m": "am", "in the morning": "am", "pm": "pm", "p m": "pm",
+                "in the afternoon": "pm", "in the evening": "pm", "at night": "pm",
+                "tonight": "pm"}  # fmt: skip
+
+
+def _time_until(text: str, now: datetime) -> Answer | None:
+    """ "how many hours until midnight" → "2 hours and 33 minutes until midnight." (the
+    base said 13 hours at 9:27 PM). A clock time without AM or PM is the next one."""
+    if (hit := _TIME_UNTIL.match(text)) is None:
+        return None
+    when = hit["when"]
+    if when in ("midnight", "noon", "midday"):
+        hours, minute = [0 if when == "midnight" else 12], 0
+    else:
+        hour, minute = int(hit["h"]), int(hit["m"] or 0)
+        half = _HALF_OF_DAY.get(hit["suffix"] or "", "")  # "am", "pm" or not said
+        if not 0 <= hour <= 23 or minute > 59 or (half in ("am", "pm") and not 1 <= hour <= 12):
+            return None
+        if half in ("am", "pm"):
+            hours = [hour % 12 + (12 if half == "pm" else 0)]
+        else:
+            hours = [hour % 12, hour % 12 + 12] if hour <= 12 else [hour]
+    start = now.replace(second=0, microsecond=0)
+    targets = [start.replace(hour=h, minute=minute) for h in hours]
+    target = min(t if t > start else t + timedelta(days=1) for t in targets)
+    minutes = int((target - start).total_seconds() // 60)
+    name = when if when in ("midnight", "noon", "midday") else _clock(target)
+    if hit["unit"] == "minutes" or minutes < 60:
+        span = f"{minutes} minute{'s' * (minutes != 1)}"
+    else:
+        span = f"{minutes // 60} hour{'s' * (minutes // 60 != 1)}"
+        if minutes % 60:
+            span += f" and {minutes % 60} minute{'s' * (minutes % 60 != 1)}"
+    return Answer(f"{span} until {name}.", "date")
+
+
+def _clock(moment: datetime) -> str:
+    """ "6 PM", "5:30 AM": as the time rule says it."""
+    return moment.strftime("%I %p" if moment.minute == 0 else "%I:%M %p").lstrip("0")
+
+
+_TIME_IN = re.compile(
+    r"^(?:time is it|the time|the time now|time) (?:right now |now )?in (?P<place>[a-z ]+?)"
+    r"(?: right now| now)?$"
+)
+_COUNTRIES = {
+    "japan": "Asia/Tokyo", "china": "Asia/Shanghai", "india": "Asia/Kolkata",
+    "england": "Europe/London", "ireland": "Europe/Dublin", "france": "Europe/Paris",
+    "germany": "Europe/Berlin", "italy": "Europe/Rome", "spain": "Europe/Madrid",
+    "new zealand": "Pacific/Auckland", "korea": "Asia/Seoul", "south korea": "Asia/Seoul",
+    "egypt": "Africa/Cairo",
+}  # fmt: skip
+"""Countries with one time zone that people ask for by name; cities come from tzdata."""
+
+
+@functools.cache
+def _places() -> dict[str, str]:
+    """Spoken place name → time zone key: every city in the host's tzdata ("new york" →
+    "America/New_York"), and the countries above."""
+    places: dict[str, str] = {}
+    for key in sorted(zoneinfo.available_timezones()):
+        area, _, city = key.rpartition("/")
+        if area and not area.startswith(("Etc", "SystemV", "US")):
+            places.setdefault(city.replace("_", " ").lower(), key)
+    return places | _COUNTRIES
+
+
+def _time_in(text: str, now: datetime) -> Answer | None:
+    """ "what time is it in tokyo" → "In Tokyo it's 6:27 AM, Monday." (a language model
+    only guesses; the local clock is converted with the host's time zone data)."""
+    if (hit := _TIME_IN.match(text)) is None:
+        return None
+    place = hit["place"]
+    key = _places().get(place)
+    if key is None:
+        return None
+    local = now if now.tzinfo is not None else now.astimezone()
+    there = local.astimezone(zoneinfo.ZoneInfo(key))
+    day = f", {there:%A}" if there.date() != local.date() else ""
+    return Answer(f"In {place.title()} it's {_clock(there)}{day}.", "date")
