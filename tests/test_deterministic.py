@@ -107,6 +107,30 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("When is Easter this year?", "Easter was Sunday, April 5."),
         ("when is good friday", "Good Friday is March 26, 2027."),
         ("When is Christmas?", "Christmas is Friday, December 25."),
+        # the base said the date but not the day, 31 days in November, December 29 for a week
+        # from today, 11 days between Christmas and New Year, day 365 of the year, 365 days
+        # since New Year, "No, it is not a weekend." on a Sunday, and 1 hour between London
+        # and Tokyo
+        ("What day is Christmas on this year?", "Christmas is Friday, December 25."),
+        ("How many days are in this month?", "November has 30 days."),
+        ("How many days in February?", "February 2027 has 28 days."),
+        ("What's the date a week from today?", "In 1 week it will be Saturday, November 28, 2026."),
+        (
+            "How many days between Christmas and New Year?",
+            "7 days from Christmas to New Year's Day.",
+        ),
+        ("What day of the year is it?", "Today is day 325 of 2026."),
+        ("How many days since New Year?", "324 days since New Year's Day, Thursday, January 1."),
+        ("how long since monday", "5 days since Monday, November 16."),
+        ("Is it the weekend?", "Yes, it's Saturday."),
+        (
+            "What's the time difference between London and Tokyo?",
+            "Tokyo is 9 hours ahead of London.",
+        ),
+        (
+            "time difference between india and london",
+            "London is 5 hours and 30 minutes behind India.",
+        ),
         # the base said Thanksgiving 2026 is on November 24 (it is the fourth Thursday)
         ("When is Thanksgiving this year?", "Thanksgiving in the US is Thursday, November 26."),
         ("When is Mother's Day?", "Mother's Day in the US is Sunday, May 9, 2027."),
@@ -232,3 +256,10 @@ def test_what_does_not_follow_on_passes(previous: str, said: str) -> None:
 def test_again_draws_again() -> None:
     draws = {follow_up("Again.", "Roll a die.", SATURDAY)[1].reply for _ in range(60)}  # type: ignore[index]
     assert len(draws) > 1 and all(d.startswith("You rolled a") for d in draws)
+
+
+def test_a_weekday_says_when_the_weekend_starts() -> None:
+    tuesday = datetime(2026, 11, 24, 9, 0)
+    found = answer("Is it a weekend?", tuesday)
+    assert found is not None
+    assert found.reply == "No, it's Tuesday. The weekend starts on Saturday, in 4 days."

@@ -68,6 +68,7 @@ def matcher() -> PatternMatcher:
         ("How do I turn off the heating?", None, None),  # a question, for the models
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),
+        ("What time does the sun set?", "no_location", None),  # the base said 6:00 PM
         ("Cancel that.", "stop", None),
         # the machine's own state is read, not invented ("The CPU temperature is 75 degrees.")
         ("How much disk space is free?", "machine_disk", None),

@@ -12,8 +12,9 @@ from sage.cascade.deterministic.answer import Answer
 
 
 def clock(text: str, now: datetime) -> Answer | None:
-    """ "how long until midnight", "what time is it in tokyo"."""
-    return _time_until(text, now) or _time_in(text, now)
+    """ "how long until midnight", "what time is it in tokyo", "the time difference
+    between london and tokyo"."""
+    return _time_until(text, now) or _time_in(text, now) or _difference(text, now)
 
 
 _TIME_UNTIL = re.compile(
@@ -105,3 +106,28 @@ def _time_in(text: str, now: datetime) -> Answer | None:
     there = local.astimezone(zoneinfo.ZoneInfo(key))
     day = f", {there:%A}" if there.date() != local.date() else ""
     return Answer(f"In {place.title()} it's {_clock(there)}{day}.", "date")
+
+
+_DIFFERENCE = re.compile(
+    r"^(?:the )?time difference (?:between|from) (?P<a>[a-z ]+?) (?:and|to) (?P<b>[a-z ]+)$"
+)
+
+
+def _difference(text: str, now: datetime) -> Answer | None:
+    """ "the time difference between london and tokyo" → "Tokyo is 9 hours ahead of
+    London." (the base said 1 hour), as the clocks stand today."""
+    if (hit := _DIFFERENCE.match(text)) is None:
+        return None
+    keys = [_places().get(hit[name]) for name in ("a", "b")]
+    local = now if now.tzinfo is not None else now.astimezone()
+    offsets = [local.astimezone(zoneinfo.ZoneInfo(key)).utcoffset() or timedelta()
+               for key in keys if key is not None]  # fmt: skip
+    if len(offsets) != 2:
+        return None
+    minutes = int((offsets[1] - offsets[0]).total_seconds() // 60)
+    a, b = hit["a"].title(), hit["b"].title()
+    if minutes == 0:
+        return Answer(f"{a} and {b} keep the same time.", "date")
+    hours, rest = divmod(abs(minutes), 60)
+    span = f"{hours} hour{'s' * (hours != 1)}" + (f" and {rest} minutes" if rest else "")
+    return Answer(f"{b} is {span} {'ahead of' if minutes > 0 else 'behind'} {a}.", "date")

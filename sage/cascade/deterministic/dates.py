@@ -36,6 +36,11 @@ _IN_DAYS = re.compile(
 
 _ON_DAY = (
     re.compile(r"^(?:is |was |will be )?(?P<when>the day (?:after tomorrow|before yesterday))$"),
+    # "what day is christmas on this year": the base gave the date, not the day
+    re.compile(
+        r"^day (?:is|does|will) (?P<when>[a-z0-9' ]+?) (?:fall |land |be )?on"
+        r"(?P<this> this year)?$"
+    ),  # fmt: skip
     re.compile(
         r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
         r"(?:is it |was it |will it be |is |was |will be )?"
@@ -52,6 +57,24 @@ _LEFT_IN_YEAR = re.compile(
 )
 _YEAR_OR_MONTH = re.compile(
     r"^(?:the )?(?:current )?(?P<what>year|month)(?: is it| is this| are we in)?(?: now)?$"
+)
+_DAY_OF_YEAR = re.compile(r"^(?:the )?day of the year (?:is it|is today|is this)(?: today)?$")
+_WEEKEND = re.compile(r"^is it (?:the |a )?weekend(?: yet| today| now)?$")
+_MONTH_DAYS = re.compile(
+    r"^how many days (?:are (?:there )?|is there )?in (?P<month>this month|next month"
+    r"|last month|[a-z]+)(?: (?P<year>\d{4}))?$"
+)
+_FROM_NOW = re.compile(
+    r"^(?:the )?(?:day|date|day of the week) (?:will it be |is it |is |will be )?"
+    r"(?P<n>\d+|a|one) (?P<unit>days?|weeks?) from (?:today|now)$"
+)
+_SINCE = re.compile(
+    r"^(?:how many (?P<unit>days|weeks) (?:has it been |have passed |is it |are there "
+    r"|have there been )?|how long (?:has it been |is it )?)since (?P<when>[a-z0-9' ]+)$"
+)
+_BETWEEN = re.compile(
+    r"^how many (?P<unit>days|weeks) (?:are (?:there )?|is it )?(?:between|from) "
+    r"(?P<a>[a-z0-9' ]+?) (?:and|to|until|till) (?P<b>[a-z0-9' ]+)$"
 )
 _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow": 2,
              "the day before yesterday": -2}  # fmt: skip
@@ -175,19 +198,92 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
 def dates(text: str, now: datetime) -> Answer | None:
     """ "how many days until friday", "what day is it in 10 days", "is 2028 a leap year"."""
     today = now.date()
+    try:
+        return (
+            _about_today(text, today)
+            or _leap_year(text, today)
+            or _until(text, today)
+            or _spans(text, today)
+            or _on_day(text, today)
+        )
+    except _NoSuchDay as exc:  # "how many days until february 30"
+        return Answer(str(exc), "date")
+
+
+def _about_today(text: str, today: date) -> Answer | None:
+    """The year, month or week it is, the day of the year, the weekend, the days left in
+    the year and in a month. The base said week 44 in week 47, 365 days left in the year
+    on November 22, day 365 of the year, 31 days in November and "No, it is not a
+    weekend." on a Sunday."""
     if hit := _YEAR_OR_MONTH.match(text):  # "what year is it"
         return Answer(f"It's {today.year if hit['what'] == 'year' else today.strftime('%B')}.",
                       "date")  # fmt: skip
-    if _WEEK.match(text):  # the base said week 44 in week 47
+    if _WEEK.match(text):
         week = today.isocalendar()
         return Answer(f"It's week {week.week} of {week.year}.", "date")
-    if _LEFT_IN_YEAR.match(text):  # the base said 365 on November 22
+    if _DAY_OF_YEAR.match(text):
+        return Answer(f"Today is day {today.timetuple().tm_yday} of {today.year}.", "date")
+    if _WEEKEND.match(text):
+        if today.weekday() >= 5:
+            return Answer(f"Yes, it's {today:%A}.", "date")
+        days = 5 - today.weekday()
+        return Answer(f"No, it's {today:%A}. The weekend starts on Saturday, in {days} "
+                      f"day{'s' * (days != 1)}.", "date")  # fmt: skip
+    if _LEFT_IN_YEAR.match(text):
         left = (date(today.year, 12, 31) - today).days
         return Answer(f"{left} days are left in {today.year} after today.", "date")
-    try:
-        return _leap_year(text, today) or _until(text, today) or _on_day(text, today)
-    except _NoSuchDay as exc:  # "how many days until february 30"
-        return Answer(str(exc), "date")
+    if hit := _MONTH_DAYS.match(text):  # "how many days are in this month"
+        month, year = today.month, today.year
+        named = {"this month": 0, "next month": 1, "last month": -1}
+        if hit["month"] in named:
+            index = today.year * 12 + today.month - 1 + named[hit["month"]]
+            year, month = index // 12, index % 12 + 1
+        elif hit["month"] in _MONTHS:
+            month = _MONTHS.index(hit["month"]) + 1
+            year = int(hit["year"]) if hit["year"] else today.year + (month < today.month)
+        else:
+            return None
+        days = calendar.monthrange(year, month)[1]
+        said = date(year, month, 1).strftime("%B") + (f" {year}" if year != today.year else "")
+        return Answer(f"{said} has {days} days.", "date")
+    return None
+
+
+def _spans(text: str, today: date) -> Answer | None:
+    """ "how many days since new year" (the base said 365 on November 22), "how many days
+    between christmas and new year" (it said 11)."""
+    if hit := _SINCE.match(text):
+        found = _last(hit["when"].strip(), today)
+        if found is None:
+            return None
+        target, name = found
+        days = (today - target).days
+        return Answer(f"{_span(days, hit['unit'] == 'weeks') or '0 days'} since {name}, "
+                      f"{_which(name, target, today)}.", "date")  # fmt: skip
+    if hit := _BETWEEN.match(text):
+        first = _named_day(hit["a"].strip(), today)
+        if first is None:
+            return None
+        second = _named_day(hit["b"].strip(), first[0])  # the next one on or after the first
+        if second is None:
+            return None
+        days = abs((second[0] - first[0]).days)
+        names = [name.lower() if name.lower() in _RELATIVE else name
+                 for name in (first[1], second[1])]  # fmt: skip
+        return Answer(f"{_span(days, hit['unit'] == 'weeks') or '0 days'} from {names[0]} "
+                      f"to {names[1]}.", "date")  # fmt: skip
+    return None
+
+
+def _last(when: str, today: date) -> tuple[date, str] | None:
+    """The latest day on or before today that ``when`` names ("new year", "monday")."""
+    if when in _WEEKDAYS:
+        behind = (today.weekday() - _WEEKDAYS.index(when)) % 7 or 7
+        return today - timedelta(days=behind), when.capitalize()
+    found = _named_day(when, today, this_year=True)
+    if found is not None and found[0] > today:
+        found = _named_day(when, date(today.year - 1, 1, 1), this_year=True)
+    return found
 
 
 _LEAP = re.compile(r"^(?:is|was|will) (?P<year>\d{1,4}) (?:be )?a leap year$")
@@ -225,6 +321,18 @@ def _on_day(text: str, today: date) -> Answer | None:
     return Answer(f"{name} {verb} {target.strftime('%A, %B')} {target.day}{year}.", "date")
 
 
+def _which(name: str, target: date, today: date) -> str:
+    """What to add to a day's name to say which day it is: "November 27" for "Friday", "a
+    Friday" for "December 25", the whole date for "Christmas"."""
+    if name in map(str.capitalize, _WEEKDAYS):
+        said = f"{target:%B} {target.day}"
+    elif name.split()[0].lower() in _MONTHS:
+        return f"a {target:%A}"
+    else:
+        said = f"{target:%A, %B} {target.day}"
+    return said + (f", {target.year}" if target.year != today.year else "")
+
+
 def _span(days: int, in_weeks: bool) -> str:
     """ "33 days", or "4 weeks and 5 days" when asked in weeks."""
     weeks, rest = divmod(days, 7) if in_weeks else (0, days)
@@ -243,22 +351,16 @@ def _until(text: str, today: date) -> Answer | None:
             return Answer(f"{name} is today.", "date")
         if days < 0:  # "how many days until july 4th 1776"
             return Answer(f"{name}, {target.year} was {-days} days ago.", "date")
-        if name in map(str.capitalize, _WEEKDAYS):
-            on = f"{target.strftime('%B')} {target.day}"
-        elif name.split()[0].lower() in _MONTHS:
-            on = f"a {target.strftime('%A')}"
-        else:
-            on = f"{target.strftime('%A, %B')} {target.day}"
-        if target.year != today.year and not on.startswith("a "):
-            on += f", {target.year}"
-        return Answer(f"{_span(days, hit['unit'] == 'weeks')} until {name}, {on}.", "date")
-    if hit := _IN_DAYS.match(text):
-        days = int(hit["n"]) * (7 if hit["unit"].startswith("week") else 1)
+        return Answer(f"{_span(days, hit['unit'] == 'weeks')} until {name}, "
+                      f"{_which(name, target, today)}.", "date")  # fmt: skip
+    if hit := _IN_DAYS.match(text) or _FROM_NOW.match(text):  # the base said December 29
+        n = 1 if hit["n"] in ("a", "one") else int(hit["n"])
+        days = n * (7 if hit["unit"].startswith("week") else 1)
         if days > 36_500:
             return None
         target = today + timedelta(days=days)
-        return Answer(f"In {hit['n']} {hit['unit']} it will be {target.strftime('%A, %B')} "
-                      f"{target.day}, {target.year}.", "date")  # fmt: skip
+        return Answer(f"In {_span(days, hit['unit'].startswith('week'))} it will be "
+                      f"{target:%A, %B} {target.day}, {target.year}.", "date")  # fmt: skip
     if hit := _AGO.match(text):  # the base said "Three days ago was a Saturday." on a Sunday
         days = int(hit["n"]) * (7 if hit["unit"].startswith("week") else 1)
         if days > 36_500:
