@@ -47,6 +47,8 @@ def matcher() -> PatternMatcher:
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),
         ("Call John.", "no_calls", "I can't make calls or send messages."),
+        ("Reboot the computer.", "no_power", "I can't shut down or restart this machine."),
+        ("Restart the web server.", None, None),  # a service: the services parser's
         # the base said "I will turn off the lights."
         (
             "Turn off the lights.",

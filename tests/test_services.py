@@ -112,6 +112,17 @@ def test_the_state_of_a_service_not_on_the_list_is_never_guessed() -> None:
     assert services.answer("Is my code running faster with PyPy?", 0.0) is None
 
 
+def test_several_services_at_once_are_asked_for_one_at_a_time() -> None:
+    """It read back "Restart nginx?" for "Restart nginx and ssh." and dropped ssh."""
+    executor = RecordingExecutor()
+    services = control(executor)
+    assert services.answer("Restart nginx and ssh.", 0.0) == (
+        "I act on one service at a time: please ask for each on its own."
+    )
+    assert services.confirm("yes", 1.0) is None  # nothing was left waiting
+    assert executor.calls == []
+
+
 def test_which_services_is_answered_from_the_list() -> None:
     """The base answered "What services can you control?" with "music, videos, and more"."""
     executor = RecordingExecutor()

@@ -227,7 +227,14 @@ class ServiceControl:
                     for u in self.config.units if "status" in u.verbs]  # fmt: skip
             return " ".join(said) or "I'm not allowed to check any services."
         intent = self.parse(text)
-        return self.request(text, intent, now) if intent is not None else None
+        if intent is None:
+            return None
+        names = [n for n in re.split(r",\s*|\s+and\s+", intent.spoken) if n.strip()]
+        if len(names) > 1 and all(self._resolve(name) for name in names):
+            # "restart nginx and ssh": one confirmation and one result at a time
+            self._log(text, "pattern", intent.verb, intent.spoken, "refused", "several units")
+            return "I act on one service at a time: please ask for each on its own."
+        return self.request(text, intent, now)
 
     def request(self, text: str, intent: Intent, now: float) -> str:
         """Check an intent against the allowlist; read back, or act."""
