@@ -131,6 +131,19 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
             "time difference between india and london",
             "London is 5 hours and 30 minutes behind India.",
         ),
+        # the base said 2 days until the weekend on a Saturday, 30 days until next month, 52
+        # weeks left in the year and 1 hour 50 minutes until dinner
+        ("How many days until the weekend?", "It's the weekend now."),
+        ("How many days until next month?", "10 days until next month, Tuesday, December 1."),
+        (
+            "How many weeks are left in the year?",
+            "5 weeks and 5 days are left in 2026 after today.",
+        ),
+        (
+            "How many minutes until dinner?",
+            "I don't know when dinner is here. Ask me how long until the time itself, like 7 PM.",
+        ),
+        ("How many ounces in a cup?", "1 cup is 8 fluid ounces."),
         # the base said Thanksgiving 2026 is on November 24 (it is the fourth Thursday)
         ("When is Thanksgiving this year?", "Thanksgiving in the US is Thursday, November 26."),
         ("When is Mother's Day?", "Mother's Day in the US is Sunday, May 9, 2027."),
@@ -196,6 +209,10 @@ def test_the_time_in_another_place_comes_from_the_time_zone_data() -> None:
         ("What time is it in Tokyo?", "In Tokyo it's 12:05 AM, Sunday."),
         ("what's the time in new york", "In New York it's 10:05 AM."),
         ("What time is it in Japan?", "In Japan it's 12:05 AM, Sunday."),
+        # the base said 12:10 AM in California at 3:10 PM there
+        ("What time is it in California?", "In California it's 7:05 AM."),
+        ("What time is it in Australia?", "In Sydney it's 2:05 AM, Sunday."),  # one of its zones
+        ("How many hours ahead is Tokyo?", "Tokyo is 9 hours ahead of here."),
     ]:
         result = answer(question, utc)
         assert result is not None and result.reply == reply

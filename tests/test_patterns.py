@@ -74,6 +74,7 @@ def matcher() -> PatternMatcher:
         ("Cancel that.", "stop", None),
         # the machine's own state is read, not invented ("The CPU temperature is 75 degrees.")
         ("How much disk space is free?", "machine_disk", None),
+        ("How much space is on the disk?", "machine_disk", None),  # the base said 100 GB
         ("How long has this computer been running?", "machine_uptime", None),
         ("How much memory is this machine using?", "machine_memory", None),
         ("What's the CPU temperature?", "machine_temperature", None),

@@ -14,7 +14,16 @@ from sage.cascade.deterministic.answer import Answer
 def clock(text: str, now: datetime) -> Answer | None:
     """ "how long until midnight", "what time is it in tokyo", "the time difference
     between london and tokyo"."""
+    if hit := _MEAL.match(text):  # the base said "1 hour and 50 minutes until dinner"
+        return Answer(f"I don't know when {hit['meal']} is here. Ask me how long until the "
+                      "time itself, like 7 PM.", "date")  # fmt: skip
     return _time_until(text, now) or _time_in(text, now) or _difference(text, now)
+
+
+_MEAL = re.compile(
+    r"^how (?:many (?:hours|minutes)|long|much time) (?:is it |is there |are there )?"
+    r"(?:until|till|til|to|before) (?P<meal>breakfast|lunch|dinner|supper|tea)(?: time)?$"
+)
 
 
 _TIME_UNTIL = re.compile(
@@ -76,9 +85,18 @@ _COUNTRIES = {
     "england": "Europe/London", "ireland": "Europe/Dublin", "france": "Europe/Paris",
     "germany": "Europe/Berlin", "italy": "Europe/Rome", "spain": "Europe/Madrid",
     "new zealand": "Pacific/Auckland", "korea": "Asia/Seoul", "south korea": "Asia/Seoul",
-    "egypt": "Africa/Cairo",
+    "egypt": "Africa/Cairo", "california": "America/Los_Angeles",
+    "texas": "America/Chicago", "florida": "America/New_York", "hawaii": "Pacific/Honolulu",
+    "alaska": "America/Anchorage", "arizona": "America/Phoenix", "colorado": "America/Denver",
 }  # fmt: skip
-"""Countries with one time zone that people ask for by name; cities come from tzdata."""
+"""Countries and US states with one time zone that people ask for by name; cities come
+from tzdata. The base said 12:10 AM in California at 3:10 PM there."""
+_BIGGEST_CITY = {
+    "australia": "sydney", "russia": "moscow", "brazil": "sao paulo", "canada": "toronto",
+    "mexico": "mexico city", "america": "new york", "the us": "new york",
+    "the united states": "new york", "usa": "new york",
+}  # fmt: skip
+"""Countries with several time zones: the answer names the city it is for."""
 
 
 @functools.cache
@@ -98,7 +116,7 @@ def _time_in(text: str, now: datetime) -> Answer | None:
     only guesses; the local clock is converted with the host's time zone data)."""
     if (hit := _TIME_IN.match(text)) is None:
         return None
-    place = hit["place"]
+    place = _BIGGEST_CITY.get(hit["place"], hit["place"])
     key = _places().get(place)
     if key is None:
         return None
@@ -110,6 +128,8 @@ def _time_in(text: str, now: datetime) -> Answer | None:
 
 _DIFFERENCE = re.compile(
     r"^(?:the )?time difference (?:between|from) (?P<a>[a-z ]+?) (?:and|to) (?P<b>[a-z ]+)$"
+    r"|^how many hours (?:ahead|behind|ahead or behind) (?:is|are) (?P<b2>[a-z ]+?)"
+    r"(?: from here| of here| of us)?$"
 )
 
 
@@ -118,14 +138,16 @@ def _difference(text: str, now: datetime) -> Answer | None:
     London." (the base said 1 hour), as the clocks stand today."""
     if (hit := _DIFFERENCE.match(text)) is None:
         return None
-    keys = [_places().get(hit[name]) for name in ("a", "b")]
     local = now if now.tzinfo is not None else now.astimezone()
-    offsets = [local.astimezone(zoneinfo.ZoneInfo(key)).utcoffset() or timedelta()
-               for key in keys if key is not None]  # fmt: skip
-    if len(offsets) != 2:
+    here = local.utcoffset() or timedelta()
+    places = [hit["a"], hit["b"]] if hit["b"] else [None, hit["b2"]]  # None: here
+    keys = [_places().get(_BIGGEST_CITY.get(p, p)) if p else "" for p in places]
+    if None in keys:
         return None
+    offsets = [local.astimezone(zoneinfo.ZoneInfo(k)).utcoffset() or timedelta() if k else here
+               for k in keys]  # fmt: skip
     minutes = int((offsets[1] - offsets[0]).total_seconds() // 60)
-    a, b = hit["a"].title(), hit["b"].title()
+    a, b = (_BIGGEST_CITY.get(p, p).title() if p else "here" for p in places)
     if minutes == 0:
         return Answer(f"{a} and {b} keep the same time.", "date")
     hours, rest = divmod(abs(minutes), 60)

@@ -53,7 +53,7 @@ _WEEK = re.compile(
     r"^(?:the )?(?:current )?week (?:of the year |number )?(?:is it|is this|are we in)(?: now)?$"
 )
 _LEFT_IN_YEAR = re.compile(
-    r"^how many days (?:are )?(?:left|remaining) (?:in|of) (?:the|this) year$"
+    r"^how many (?P<unit>days|weeks) (?:are )?(?:left|remaining) (?:in|of) (?:the|this) year$"
 )
 _YEAR_OR_MONTH = re.compile(
     r"^(?:the )?(?:current )?(?P<what>year|month)(?: is it| is this| are we in)?(?: now)?$"
@@ -103,6 +103,8 @@ _EASTER_OFFSETS = {"easter": 0, "easter sunday": 0, "good friday": -2, "easter m
 """Movable feasts, in days from Easter Sunday."""
 
 
+_MONTH_MARKS = ("next month", "month", "the end of the month", "the end of the year")
+"""Named days that are not holidays ("month": "until next month" without its "next")."""
 _NTH_WEEKDAY = {
     "thanksgiving": (11, 3, 4, "Thanksgiving"), "thanksgiving day": (11, 3, 4, "Thanksgiving"),
     "mother's day": (5, 6, 2, "Mother's Day"), "mothers day": (5, 6, 2, "Mother's Day"),
@@ -149,6 +151,16 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
     that no month has ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
+    if when in ("the weekend", "weekend"):  # the base said 2 days on a Sunday
+        if today.weekday() >= 5:
+            return today, "the weekend"
+        return _coming("saturday", today), "the weekend"
+    if when in _MONTH_MARKS:  # the base said 30 days until next month on November 22
+        first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        marks = {"next month": first_of_next, "month": first_of_next,
+                 "the end of the month": first_of_next - timedelta(days=1),
+                 "the end of the year": date(today.year, 12, 31)}  # fmt: skip
+        return marks[when], "next month" if when == "month" else when
     if when.startswith("my "):  # the base said "There are 10 days until your birthday."
         raise _NoSuchDay(f"I don't know the date of your {when[3:]}. Ask me how many days "
                          "until the date itself.")  # fmt: skip
@@ -229,9 +241,10 @@ def _about_today(text: str, today: date) -> Answer | None:
         days = 5 - today.weekday()
         return Answer(f"No, it's {today:%A}. The weekend starts on Saturday, in {days} "
                       f"day{'s' * (days != 1)}.", "date")  # fmt: skip
-    if _LEFT_IN_YEAR.match(text):
+    if hit := _LEFT_IN_YEAR.match(text):  # the base said 52 weeks on November 22
         left = (date(today.year, 12, 31) - today).days
-        return Answer(f"{left} days are left in {today.year} after today.", "date")
+        return Answer(f"{_span(left, hit['unit'] == 'weeks')} are left in {today.year} after "
+                      "today.", "date")  # fmt: skip
     if hit := _MONTH_DAYS.match(text):  # "how many days are in this month"
         month, year = today.month, today.year
         named = {"this month": 0, "next month": 1, "last month": -1}
@@ -348,7 +361,8 @@ def _until(text: str, today: date) -> Answer | None:
         target, name = found
         days = (target - today).days
         if days == 0:
-            return Answer(f"{name} is today.", "date")
+            now_said = "It's the weekend now." if name == "the weekend" else f"{name} is today."
+            return Answer(now_said, "date")
         if days < 0:  # "how many days until july 4th 1776"
             return Answer(f"{name}, {target.year} was {-days} days ago.", "date")
         return Answer(f"{_span(days, hit['unit'] == 'weeks')} until {name}, "

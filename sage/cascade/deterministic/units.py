@@ -18,6 +18,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "tablespoon": ("volume", 0.0147868), "cup": ("volume", 0.2365882365),
     "pint": ("volume", 0.473176473), "gallon": ("volume", 3.785411784),
     "stick": ("volume", 0.11829411825),  # of butter: half a US cup
+    "fluid ounce": ("volume", 0.0295735295625),
     "second": ("time", 1.0), "minute": ("time", 60.0), "hour": ("time", 3600.0),
     "day": ("time", 86400.0), "week": ("time", 604800.0),
     "celsius": ("temperature", 1.0), "fahrenheit": ("temperature", 1.0),
@@ -44,14 +45,16 @@ _FROM_KELVIN: dict[str, Callable[[float], float]] = {
 }
 
 
+_FLUID = {"ounce": "fluid ounce"}
+"""A mass unit that is also a volume, said against a volume (the base said 8, which is
+right, but by luck)."""
+
+
 def _unit(phrase: str) -> str | None:
     """The unit a phrase names: "tablespoons", "cups of flour" (what is measured does not
     change a volume), "degrees celsius"."""
     phrase = phrase.split(" of ")[0]
-    words = [w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w]
-    if len(words) != 1:
-        return None
-    word = words[0]
+    word = " ".join(w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w)
     if word in _UNITS:
         return word
     if word.endswith("s") and word[:-1] in _UNITS:
@@ -84,8 +87,15 @@ def convert(text: str) -> Answer | None:
         if hit is None:
             continue
         source, target = _unit(hit["from"]), _unit(hit["to"])
-        if source is None or target is None or _UNITS[source][0] != _UNITS[target][0]:
+        if source is None or target is None:
             return None
+        if _UNITS[source][0] != _UNITS[target][0]:  # "ounces in a cup" are fluid ounces
+            if _UNITS[target][0] == "volume":
+                source = _FLUID.get(source, source)
+            if _UNITS[source][0] == "volume":
+                target = _FLUID.get(target, target)
+            if _UNITS[source][0] != _UNITS[target][0]:
+                return None
         spoken = hit.groupdict().get("spoken")
         number = hit["n"].replace(" point ", ".") if hit["n"] else "1"
         amount = _AMOUNTS[hit["amount"]] if spoken else float(number)
