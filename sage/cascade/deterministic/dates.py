@@ -271,7 +271,7 @@ def _spans(text: str, today: date) -> Answer | None:
             return None
         target, name = found
         days = (today - target).days
-        return Answer(f"{_span(days, hit['unit'] == 'weeks') or '0 days'} since {name}, "
+        return Answer(f"{_span(days, hit['unit'] == 'weeks')} since {name}, "
                       f"{_which(name, target, today)}.", "date")  # fmt: skip
     if hit := _BETWEEN.match(text):
         first = _named_day(hit["a"].strip(), today)
@@ -283,7 +283,7 @@ def _spans(text: str, today: date) -> Answer | None:
         days = abs((second[0] - first[0]).days)
         names = [name.lower() if name.lower() in _RELATIVE else name
                  for name in (first[1], second[1])]  # fmt: skip
-        return Answer(f"{_span(days, hit['unit'] == 'weeks') or '0 days'} from {names[0]} "
+        return Answer(f"{_span(days, hit['unit'] == 'weeks')} from {names[0]} "
                       f"to {names[1]}.", "date")  # fmt: skip
     return None
 
@@ -347,10 +347,10 @@ def _which(name: str, target: date, today: date) -> str:
 
 
 def _span(days: int, in_weeks: bool) -> str:
-    """ "33 days", or "4 weeks and 5 days" when asked in weeks."""
+    """ "33 days", or "4 weeks and 5 days" when asked in weeks; "0 days"."""
     weeks, rest = divmod(days, 7) if in_weeks else (0, days)
     parts = [f"{n} {unit}{'s' * (n != 1)}" for n, unit in ((weeks, "week"), (rest, "day")) if n]
-    return " and ".join(parts)
+    return " and ".join(parts) or "0 days"
 
 
 def _until(text: str, today: date) -> Answer | None:
