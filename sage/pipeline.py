@@ -408,8 +408,8 @@ class Pipeline:
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
         self._last_reply = turn.reply or self._last_reply
         if turn.route in ("pattern", "deterministic") and turn.rule != "service":
-            # The models see the whole conversation, "12 times 12 is 144" included; an
-            # action's result is not shown to them, lest they learn to claim one.
+            # The models see the latest exchange answered without them ("12 times 12 is
+            # 144"); an action's result is not shown to them, lest they learn to claim one.
             with self._llm_lock:
                 if self._responder is not None:
                     self._responder.remember(text, turn.reply)

@@ -254,7 +254,7 @@ class ServiceControl:
         return self._execute(text, intent.source, intent.verb, unit)
 
     def _allowlist(self) -> str:
-        """ "I can check, start, stop or restart nginx, and check ssh." """
+        """ "I can check, start, stop or restart nginx and check ssh." """
         if not self.config.units:
             return "There are no services on my list."
         said = []
