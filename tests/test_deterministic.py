@@ -167,6 +167,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
             "98.6 degrees Fahrenheit is 37 degrees Celsius.",
         ),
         ("What is the cube root of 27?", "The cube root of 27 is 3."),
+        ("What's 5 factorial?", "5 factorial is 120."),
+        ("what is 200 factorial", "That number is too large to say usefully."),
+        ("What's the square of 15?", "The square of 15 is 225."),
+        ("What is 3 to the fourth power?", "3 to the fourth power is 81."),
+        ("2 to the 10th power", "2 to the 10th power is 1024."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
@@ -194,6 +199,7 @@ def test_answers(question: str, reply: str) -> None:
         "Spell it.",  # a word said before, not "it"
         "how many hours until 25",
         "what is 5 dollars plus 3 euros",  # no exchange rate
+        "what is 2.5 factorial",  # the gamma function is the models' business
         "what time is it in narnia",
         "how do you spell 42",
         "",
@@ -228,6 +234,9 @@ def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
     assert draws("Flip a coin.", 40) == {"Heads.", "Tails."}
     assert draws("roll a die", 200) == {f"You rolled a {n}." for n in range(1, 7)}
     assert draws("pick a random number between one and ten", 300) == {f"{n}." for n in range(1, 11)}
+    # the base said 55 every time
+    hundred = draws("Pick a number between one and a hundred.", 400)
+    assert len(hundred) > 50 and all(1 <= int(d.rstrip(".")) <= 100 for d in hundred if d)
 
 
 @pytest.mark.parametrize(

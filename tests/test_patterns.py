@@ -36,6 +36,7 @@ def matcher() -> PatternMatcher:
         ("Stop.", "stop", "Okay."),
         ("never mind", "stop", None),
         ("Thank you very much!", "thanks", "You're welcome."),
+        ("Thanks, that's all.", "thanks", None),
         ("What's your name?", "identity", None),
         ("What's my name?", "user_name", "I don't know your name."),  # not "My name is SAGE."
         # what SAGE cannot do is said, not promised by a language model

@@ -24,6 +24,10 @@ _SHARES = {"half of": 0.5, "a half of": 0.5, "a third of": 1 / 3, "a quarter of"
            "double": 2.0, "twice": 2.0, "triple": 3.0}  # fmt: skip
 _PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "tenths": 10}
 """Denominators of "3 quarters of 200", "2 thirds of 9"."""
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
+MAX_FACTORIAL = 170
+"""The largest factorial a float holds; beyond it the answer is too large to say."""
 MAX_PRIME_CHECK = 10**12
 """Primality is checked by trial division up to the square root: a million steps at most."""
 
@@ -34,7 +38,9 @@ class _Arithmetic:
     expr   := term (("plus" | "minus") term)*
     term   := factor (("times" | "divided by" | "over") factor)*
     factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
-            | atom ["squared" | "cubed" | "to the power of" atom]
+            | ("the square of" | "the cube of") factor
+            | atom ["factorial" | "squared" | "cubed" | "to the power of" atom
+                    | "to the" ordinal "power"]
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
     atom   := number ["point" digits] [percent factor | parts "of" factor]
     percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
@@ -99,12 +105,26 @@ class _Arithmetic:
         if self.take("the cube root of") or self.take("cube root of"):
             self.operators += 1
             return math.cbrt(self.factor())
+        for phrase, power in (("the square of", 2), ("square of", 2), ("the cube of", 3),
+                              ("cube of", 3)):  # fmt: skip
+            if self.take(phrase):
+                self.operators += 1
+                return self.factor() ** power
         share = next((phrase for phrase in _SHARES if self.peek(phrase)), None)
         if share is not None:
             self.take(share)
             self.operators += 1
             return _SHARES[share] * self.factor()
         value = self.atom()
+        if self.take("factorial"):  # the base's 5 factorial was right, by luck of memory
+            self.operators += 1
+            if value != int(value) or value < 0:
+                raise _NoParse
+            if value > MAX_FACTORIAL:
+                raise OverflowError
+            return float(math.factorial(int(value)))
+        if (ordinal := self.ordinal_power()) is not None:  # "to the fourth power"
+            return value**ordinal
         if self.take("squared"):
             self.operators += 1
             return value**2
@@ -118,6 +138,22 @@ class _Arithmetic:
                 raise ValueError("a fractional power of a negative number")
             return value**exponent  # floats: an overflow raises OverflowError at once
         return value
+
+    def ordinal_power(self) -> int | None:
+        """ "to the fourth power", "to the 10th power" → 4, 10."""
+        words = self.words[self.pos : self.pos + 4]
+        if len(words) < 4 or words[:2] != ["to", "the"] or words[3] != "power":
+            return None
+        ordinal = words[2]
+        if ordinal in _ORDINALS:
+            exponent = _ORDINALS[ordinal]
+        elif re.fullmatch(r"\d+(?:st|nd|rd|th)", ordinal):
+            exponent = int(ordinal[:-2])
+        else:
+            return None
+        self.pos += 4
+        self.operators += 1
+        return exponent
 
     def atom(self) -> float:
         if self.pos >= len(self.words):

@@ -35,20 +35,23 @@ def spelling(text: str) -> Answer | None:
 _COIN = re.compile(r"^(?:can you |could you )?(?:flip|toss) a coin$|^heads or tails$")
 _DIE = re.compile(r"^(?:can you |could you )?roll (?:a|1|one) (?:die|dice)$")
 _RANDOM = re.compile(
-    r"^(?:can you |could you )?(?:give me |pick |choose |think of )?(?:me )?a random number "
-    r"(?:between|from) (?P<low>\d+) (?:and|to) (?P<high>\d+)$"
+    r"^(?:can you |could you )?(?:give me |pick |choose |think of )?(?:me )?a (?:random )?number "
+    r"(?:between|from) (?P<low>\d+) (?:and|to) (?P<high>\d+|a hundred|a thousand)$"
 )
+_HUNDREDS = {"a hundred": 100, "a thousand": 1000}
 
 
 def chance(text: str, rng: random.Random | None = None) -> Answer | None:
     """A coin, a die or a random number, drawn for real (from ``rng``, by default the
-    system's): greedy decoding made the base say "Heads." to every coin flip."""
+    system's): greedy decoding made the base say "Heads." to every coin flip, and 55 to
+    every "pick a number between 1 and 100"."""
     rng = rng or random.SystemRandom()
     if _COIN.match(text):
         return Answer(f"{rng.choice(['Heads', 'Tails'])}.", "chance")
     if _DIE.match(text):
         return Answer(f"You rolled a {rng.randint(1, 6)}.", "chance")
     if hit := _RANDOM.match(text):
-        low, high = sorted((int(hit["low"]), int(hit["high"])))
+        high = _HUNDREDS.get(hit["high"]) or int(hit["high"])
+        low, high = sorted((int(hit["low"]), high))
         return Answer(f"{rng.randint(low, high)}.", "chance")
     return None
