@@ -112,6 +112,8 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # since New Year, "No, it is not a weekend." on a Sunday, and 1 hour between London
         # and Tokyo
         ("What day is Christmas on this year?", "Christmas is Friday, December 25."),
+        ("What day was New Year's Day this year?", "New Year's Day was Thursday, January 1."),
+        ("What's half of 3 quarters?", "Half of 3 quarters is 0.375."),  # the base said 1.5
         ("How many days are in this month?", "November has 30 days."),
         ("How many days in February?", "February 2027 has 28 days."),
         ("What's the date a week from today?", "In 1 week it will be Saturday, November 28, 2026."),

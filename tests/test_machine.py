@@ -78,6 +78,29 @@ def test_no_sensor_is_said_not_invented(tmp_path: Path) -> None:
     )
 
 
+def _supply(root: Path, name: str, kind: str, **files: str) -> None:
+    supply = root / name
+    supply.mkdir(parents=True)
+    (supply / "type").write_text(kind + "\n")
+    for file, text in files.items():
+        (supply / file).write_text(text + "\n")
+
+
+def test_battery_from_the_power_supply_class(tmp_path: Path) -> None:
+    _supply(tmp_path, "AC", "Mains", online="1")
+    _supply(tmp_path, "BAT0", "Battery", capacity="73", status="Charging")
+    assert machine.battery(tmp_path) == "The battery is at 73 percent, and charging."
+    (tmp_path / "BAT0" / "status").write_text("Discharging\n")
+    assert machine.battery(tmp_path) == "The battery is at 73 percent."
+
+
+def test_no_battery_is_said_not_invented(tmp_path: Path) -> None:
+    _supply(tmp_path, "AC", "Mains", online="1")
+    assert machine.battery(tmp_path) == (
+        "This machine has no battery that I can read: it runs on mains power."
+    )
+
+
 def test_load_against_the_cores() -> None:
     reply = machine.load()
     assert f"on {os.cpu_count()} cores" in reply

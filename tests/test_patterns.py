@@ -81,6 +81,8 @@ def matcher() -> PatternMatcher:
         ("What's the CPU temperature?", "machine_temperature", None),
         ("What's the CPU usage?", "machine_load", None),  # "usage" does not end in "sage"
         ("What's my IP address?", "machine_address", None),
+        ("How much battery do I have?", "machine_battery", None),  # "I don't have a battery."
+        ("What year was I born?", "user_age", "I don't know your birthday."),  # it said 1993
         ("Hello, Sage.", "greeting", None),
         # the base said "It is morning." at 11 PM, "I am 30 years old." and that it was online
         ("Is it morning or evening?", "time", "It's 3:05 PM."),

@@ -1,5 +1,6 @@
 """What this machine says about itself, read from the kernel when asked: how long it has
-been up, free disk and memory, its temperature, its load and its network address.
+been up, free disk and memory, its temperature, its battery, its load and its network
+address.
 
 A language model can only invent these: asked on this machine, the base said "The CPU
 temperature is 75 degrees Celsius." (there is no sensor), "This computer has been running
@@ -19,6 +20,7 @@ from pathlib import Path
 _LOGGER = logging.getLogger(__name__)
 PROC = Path("/proc")
 THERMAL = Path("/sys/class/thermal")
+POWER = Path("/sys/class/power_supply")
 _CPU_ZONES = ("cpu", "x86_pkg", "soc", "core", "package")
 """Thermal zone types that are the processor's (x86_pkg_temp, CPU-therm on a Jetson)."""
 _GB = 1e9
@@ -69,6 +71,22 @@ def temperature(thermal: Path = THERMAL) -> str:
     return f"The processor is at {celsius:.0f} degrees Celsius."
 
 
+def battery(power: Path = POWER) -> str:
+    """The first battery's charge, and whether it is charging (the base said "I don't
+    have a battery." as if it were the one asked)."""
+    for supply in sorted(power.glob("*")):
+        try:
+            if (supply / "type").read_text().strip() != "Battery":
+                continue
+            percent = int((supply / "capacity").read_text())
+            status = (supply / "status").read_text().strip().lower()
+        except (OSError, ValueError):
+            continue
+        charging = ", and charging" if status == "charging" else ""
+        return f"The battery is at {percent} percent{charging}."
+    return "This machine has no battery that I can read: it runs on mains power."
+
+
 def load() -> str:
     """The one-minute load average against the number of cores."""
     cores = os.cpu_count() or 1
@@ -101,6 +119,7 @@ FACTS: dict[str, Callable[[], str]] = {
     "disk": disk,
     "memory": memory,
     "temperature": temperature,
+    "battery": battery,
     "load": load,
     "address": address,
 }

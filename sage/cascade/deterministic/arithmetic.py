@@ -42,7 +42,7 @@ class _Arithmetic:
             | atom ["factorial" | "squared" | "cubed" | "to the power of" atom
                     | "to the" ordinal "power"]
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
-    atom   := number ["point" digits] [percent factor | parts "of" factor]
+    atom   := number ["point" digits] [percent factor | parts ["of" factor]]
     percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
     parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
     """
@@ -169,11 +169,11 @@ class _Arithmetic:
         if self.take("percent off"):  # a discount: the base said 25 percent off 80 is 50
             self.operators += 1
             return (1 - value / 100) * self.factor()
-        parts = next((p for p in _PARTS if self.peek(f"{p} of")), None)
-        if parts is not None:  # "3 quarters of 200"
-            self.take(f"{parts} of")
+        parts = next((p for p in _PARTS if self.peek(p)), None)
+        if parts is not None:  # "3 quarters of 200", "half of 3 quarters" (the base said 1.5)
+            self.take(parts)
             self.operators += 1
-            return value / _PARTS[parts] * self.factor()
+            return value / _PARTS[parts] * (self.factor() if self.take("of") else 1.0)
         return value
 
 

@@ -36,11 +36,12 @@ _IN_DAYS = re.compile(
 
 _ON_DAY = (
     re.compile(r"^(?:is |was |will be )?(?P<when>the day (?:after tomorrow|before yesterday))$"),
-    # "what day is christmas on this year": the base gave the date, not the day
+    # "what day is christmas on this year": the base gave the date, not the day, and said
+    # New Year's Day 2026 was a Monday
     re.compile(
-        r"^day (?:is|does|will) (?P<when>[a-z0-9' ]+?) (?:fall |land |be )?on"
-        r"(?P<this> this year)?$"
-    ),  # fmt: skip
+        r"^day (?:is|was|does|did|will) (?!it )(?P<when>[a-z0-9' ]+?)"
+        r"(?: (?:fall|land|be))?(?: on)?(?P<this> this year)?$"
+    ),
     re.compile(
         r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
         r"(?:is it |was it |will it be |is |was |will be )?"
