@@ -104,8 +104,6 @@ _EASTER_OFFSETS = {"easter": 0, "easter sunday": 0, "good friday": -2, "easter m
 """Movable feasts, in days from Easter Sunday."""
 
 
-_MONTH_MARKS = ("next month", "month", "the end of the month", "the end of the year")
-"""Named days that are not holidays ("month": "until next month" without its "next")."""
 _NTH_WEEKDAY = {
     "thanksgiving": (11, 3, 4, "Thanksgiving"), "thanksgiving day": (11, 3, 4, "Thanksgiving"),
     "mother's day": (5, 6, 2, "Mother's Day"), "mothers day": (5, 6, 2, "Mother's Day"),
@@ -124,6 +122,15 @@ _FIXED = {
     "st patrick's day": (3, 17, "St Patrick's Day"), "halloween": (10, 31, "Halloween"),
     "independence day": (7, 4, "Independence Day in the US"),
 }  # fmt: skip
+
+
+def _month_mark(when: str, today: date) -> date | None:
+    """ "next month" (also "month": "until next month" arrives without its "next"), "the
+    end of the month", "the end of the year"."""
+    first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return {"next month": first_of_next, "month": first_of_next,
+            "the end of the month": first_of_next - timedelta(days=1),
+            "the end of the year": date(today.year, 12, 31)}.get(when)  # fmt: skip
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -156,12 +163,8 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
         if today.weekday() >= 5:
             return today, "the weekend"
         return _coming("saturday", today), "the weekend"
-    if when in _MONTH_MARKS:  # the base said 30 days until next month on November 22
-        first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
-        marks = {"next month": first_of_next, "month": first_of_next,
-                 "the end of the month": first_of_next - timedelta(days=1),
-                 "the end of the year": date(today.year, 12, 31)}  # fmt: skip
-        return marks[when], "next month" if when == "month" else when
+    if (mark := _month_mark(when, today)) is not None:  # the base said 30 until next month
+        return mark, "next month" if when == "month" else when
     if when.startswith("my "):  # the base said "There are 10 days until your birthday."
         raise _NoSuchDay(f"I don't know the date of your {when[3:]}. Ask me how many days "
                          "until the date itself.")  # fmt: skip
