@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sage.cascade.deterministic.answer import Answer
 
@@ -116,14 +116,20 @@ def _time_in(text: str, now: datetime) -> Answer | None:
     only guesses; the local clock is converted with the host's time zone data)."""
     if (hit := _TIME_IN.match(text)) is None:
         return None
-    place = _BIGGEST_CITY.get(hit["place"], hit["place"])
-    key = _places().get(place)
-    if key is None:
+    if (zone := _zone(hit["place"])) is None:
         return None
     local = now if now.tzinfo is not None else now.astimezone()
-    there = local.astimezone(zoneinfo.ZoneInfo(key))
+    there = local.astimezone(zone[0])
     day = f", {there:%A}" if there.date() != local.date() else ""
-    return Answer(f"In {place.title()} it's {_clock(there)}{day}.", "date")
+    return Answer(f"In {zone[1]} it's {_clock(there)}{day}.", "date")
+
+
+def _zone(place: str) -> tuple[tzinfo, str] | None:
+    """A spoken place's time zone and the place the answer names: a country with several
+    zones is named by its biggest city."""
+    said = _BIGGEST_CITY.get(place, place)
+    key = _places().get(said)
+    return (zoneinfo.ZoneInfo(key), said.title()) if key is not None else None
 
 
 _DIFFERENCE = re.compile(
@@ -139,15 +145,14 @@ def _difference(text: str, now: datetime) -> Answer | None:
     if (hit := _DIFFERENCE.match(text)) is None:
         return None
     local = now if now.tzinfo is not None else now.astimezone()
-    here = local.utcoffset() or timedelta()
-    places = [hit["a"], hit["b"]] if hit["b"] else [None, hit["b2"]]  # None: here
-    keys = [_places().get(_BIGGEST_CITY.get(p, p)) if p else "" for p in places]
-    if None in keys:
+    here = (local.tzinfo, "here")
+    zones = [_zone(hit["a"]), _zone(hit["b"])] if hit["b"] else [here, _zone(hit["b2"])]
+    found = [zone for zone in zones if zone is not None]
+    if len(found) != 2:
         return None
-    offsets = [local.astimezone(zoneinfo.ZoneInfo(k)).utcoffset() or timedelta() if k else here
-               for k in keys]  # fmt: skip
+    offsets = [local.astimezone(zone).utcoffset() or timedelta() for zone, _ in found]
     minutes = int((offsets[1] - offsets[0]).total_seconds() // 60)
-    a, b = (_BIGGEST_CITY.get(p, p).title() if p else "here" for p in places)
+    a, b = (said for _, said in found)
     if minutes == 0:
         return Answer(f"{a} and {b} keep the same time.", "date")
     hours, rest = divmod(abs(minutes), 60)
