@@ -407,12 +407,14 @@ class Pipeline:
         state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
         self._last_reply = turn.reply or self._last_reply
-        if turn.route in ("pattern", "deterministic") and turn.rule != "service":
-            # The models see the latest exchange answered without them ("12 times 12 is
-            # 144"); an action's result is not shown to them, lest they learn to claim one.
-            with self._llm_lock:
-                if self._responder is not None:
+        with self._llm_lock:
+            if self._responder is not None:
+                if turn.route in ("pattern", "deterministic") and turn.rule != "service":
+                    # The models see the latest exchange answered without them ("12 times
+                    # 12 is 144"); an action's result is not shown to them, lest they
+                    # learn to claim one.
                     self._responder.remember(text, turn.reply)
+                self._responder.prime()
         cost = measure()
         turn = dataclasses.replace(
             turn, context=context, state=state, cpu_s=round(cost.cpu_s, 3), joules=cost.joules

@@ -19,6 +19,7 @@ from sage.cascade.cascade import (
     with_the_date,
 )
 from sage.cascade.chat import ChatModel, Uncertainty
+from sage.cascade.llama_thread import on_llama_thread
 from sage.catalog import ModelCache
 from sage.config import CascadeConfig, Config
 
@@ -180,13 +181,22 @@ def test_only_the_latest_exchange_answered_without_the_models_is_kept() -> None:
     assert said == ["What is the capital of France?", "Paris.", "What time is it?", "It's 3:05 PM."]
 
 
-def test_an_exchange_answered_without_the_models_is_in_the_conversation(
+def test_an_exchange_answered_without_the_models_is_in_the_conversation_and_the_caches(
     cascade_models: dict[str, ChatModel],
 ) -> None:
+    """After a turn every local model's cache is brought up to the conversation: the
+    draft's too when the base answered, and the exchange tier 0.5 answered."""
     config = Config(cascade=CascadeConfig(speculation="off"))
     cascade = Cascade(config, load=lambda tier, role, draft: cascade_models[tier],
                       session_fresh_s=60.0)  # fmt: skip
+    cascade.warm()  # both tiers loaded, as in the daemon
+    list(cascade.respond("What is the capital of France?", Generation(), "novel"))  # the base
     cascade.remember("What is 12 times 12?", "12 times 12 is 144.")  # tier 0.5's answer
+    cascade.prime()
+    on_llama_thread(lambda: None)  # waits for the queued evaluations
+    for model in cascade_models.values():
+        conversation, _ = model.prompt_tokens([*cascade.standing(), *cascade.session])
+        assert model.llm.input_ids[: model.llm.n_tokens].tolist() == conversation
     reply = " ".join(cascade.respond("What number did you just tell me?", Generation(), "novel"))
     assert "144" in reply
 

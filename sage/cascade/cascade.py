@@ -150,6 +150,10 @@ class Responder(Protocol):
         follow-up has it ("what number did you just tell me?")."""
         ...
 
+    def prime(self) -> None:
+        """Bring the models' caches up to the open conversation while the reply plays."""
+        ...
+
     @property
     def loaded(self) -> list[str]:
         """File names of the loaded models."""
@@ -450,13 +454,23 @@ class Cascade:
 
     def remember(self, text: str, reply: str) -> None:
         """Only the latest exchange answered without the models is kept at the end of the
-        conversation: it is not in their cache, and a run of them (sums, the date, a
-        spelling) would cost the next model turn their evaluation (1.7 s more first audio
-        for six, measured)."""
+        conversation: a run of them (sums, the date, a spelling) would fill the window and
+        push out the exchanges the models answered, and evaluating them costs (1.7 s more
+        first audio for six, measured before the caches were primed)."""
         if self._unseen:
             self.session = self.session[:-2]
         self._converse(text, reply)
         self._unseen = bool(self.session)
+
+    def prime(self) -> None:
+        """Queue each local model's evaluation of the conversation so far, behind the turn
+        that produced it. Without it the next turn evaluates the exchanges its tier has not
+        seen: the last one after a rule's answer, the draft's when the base answers next
+        (tens of tokens, half a second on the base here)."""
+        if self.session:
+            messages = [*self.standing(), *self.session]
+            for model in self._local():
+                model.prime(messages)
 
     def _converse(self, text: str, reply: str) -> None:
         if self._session_fresh_s > 0:  # a daemon's conversation; one-shot use keeps none

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from llama_cpp.llama_speculative import LlamaDraftModel
 
-from sage.cascade.llama_thread import on_llama_thread, pinned
+from sage.cascade.llama_thread import in_background, on_llama_thread, pinned
 from sage.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -310,6 +310,20 @@ class ChatModel:
 
         on_llama_thread(evaluate)
 
+    def prime(self, messages: list[dict[str, str]]) -> None:
+        """Bring the KV cache up to ``messages`` in the background, from the prefix it
+        already holds: the next prompt that extends them evaluates only its own tokens.
+        """
+
+        def evaluate() -> None:
+            tokens, _ = self.prompt_tokens(messages)
+            self._settle()
+            steps = self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0)
+            next(steps)  # the prompt is evaluated before its first token is sampled
+            steps.close()
+
+        in_background(evaluate)
+
     def answer_logprobs(self, prompt: list[int], answer: list[int]) -> np.ndarray:
         """Log-probabilities over the vocabulary at each answer position after the prompt
         (teacher forcing; the model must keep every row: ``all_logits``, or a draft seam)."""
@@ -332,11 +346,14 @@ class ChatModel:
         """Write the KV cache and its tokens as a llama.cpp state file; the token count."""
         import llama_cpp
 
-        n = self.llm.n_tokens
-        tokens = (llama_cpp.llama_token * n)(*self.llm.input_ids[:n].tolist())
-        if not llama_cpp.llama_state_save_file(self.llm.ctx, str(path).encode(), tokens, n):
-            raise OSError(f"llama.cpp could not write the state file {path}")
-        return n
+        def save() -> int:
+            n = self.llm.n_tokens
+            tokens = (llama_cpp.llama_token * n)(*self.llm.input_ids[:n].tolist())
+            if not llama_cpp.llama_state_save_file(self.llm.ctx, str(path).encode(), tokens, n):
+                raise OSError(f"llama.cpp could not write the state file {path}")
+            return n
+
+        return on_llama_thread(save)
 
     def load_state(self, path: Path) -> list[int] | None:
         """Load a state file into the context; its tokens, or None when refused.
@@ -349,22 +366,26 @@ class ChatModel:
 
         import llama_cpp
 
-        capacity = self.llm.n_ctx()
-        tokens = (llama_cpp.llama_token * capacity)()
-        count = ctypes.c_size_t(0)
-        self.llm.reset()
-        ok = llama_cpp.llama_state_load_file(
-            self.llm.ctx, str(path).encode(), tokens, capacity, ctypes.byref(count)
-        )
-        if not ok:
-            self.llm._ctx.kv_cache_clear()
-            return None
-        n = count.value
-        self.llm.input_ids[:n] = tokens[:n]
-        self.llm.n_tokens = n
-        self.llm._requires_eval = True
-        return list(tokens[:n])
+        def load() -> list[int] | None:
+            capacity = self.llm.n_ctx()
+            tokens = (llama_cpp.llama_token * capacity)()
+            count = ctypes.c_size_t(0)
+            self.llm.reset()
+            ok = llama_cpp.llama_state_load_file(
+                self.llm.ctx, str(path).encode(), tokens, capacity, ctypes.byref(count)
+            )
+            if not ok:
+                self.llm._ctx.kv_cache_clear()
+                return None
+            n = count.value
+            self.llm.input_ids[:n] = tokens[:n]
+            self.llm.n_tokens = n
+            self.llm._requires_eval = True
+            return list(tokens[:n])
+
+        return on_llama_thread(load)
 
     def close(self) -> None:
-        """Free the model now rather than at garbage collection."""
-        self.llm.close()
+        """Free the model now rather than at garbage collection (after any work queued
+        for it on the llama.cpp thread)."""
+        on_llama_thread(self.llm.close)

@@ -10,12 +10,14 @@ and answered each turn on another).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+_LOGGER = logging.getLogger(__name__)
 _NAME = "sage-llama"
 _llama = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_NAME)
 
@@ -25,6 +27,19 @@ def on_llama_thread(work: Callable[[], T]) -> T:
     if threading.current_thread().name.startswith(_NAME):
         return work()
     return _llama.submit(work).result()
+
+
+def in_background(work: Callable[[], object]) -> Future[object]:
+    """Queue ``work`` on the llama.cpp thread without waiting; later calls run after it.
+    A failure is logged, not raised."""
+
+    def logged(done: Future[object]) -> None:
+        if (exc := done.exception()) is not None:
+            _LOGGER.warning("background model work failed: %s", exc)
+
+    future = _llama.submit(work)
+    future.add_done_callback(logged)
+    return future
 
 
 def pinned(items: Iterator[T]) -> Iterator[T]:
