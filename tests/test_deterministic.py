@@ -113,6 +113,12 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # and Tokyo
         ("What day is Christmas on this year?", "Christmas is Friday, December 25."),
         ("What day was New Year's Day this year?", "New Year's Day was Thursday, January 1."),
+        # the base said "Christmas is on Monday, November 23, 2026." and Easter 2027 on April 19
+        ("What day of the week is Christmas this year?", "Christmas is Friday, December 25."),
+        ("When is Easter next year?", "Easter is Sunday, March 28, 2027."),
+        ("What day was Christmas last year?", "Christmas was Thursday, December 25, 2025."),
+        ("What day will Christmas be on in 2031?", "Christmas is Thursday, December 25, 2031."),
+        ("What day is February 29 next year?", "There is no February 29, 2027."),
         ("What's half of 3 quarters?", "Half of 3 quarters is 0.375."),  # the base said 1.5
         ("How many days are in this month?", "November has 30 days."),
         ("How many days in February?", "February 2027 has 28 days."),
@@ -174,6 +180,14 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What's the square of 15?", "The square of 15 is 225."),
         ("What is 3 to the fourth power?", "3 to the fourth power is 81."),
         ("2 to the 10th power", "2 to the 10th power is 1024."),
+        # the base said "3.14 is rounded to two decimals.", 3 s later
+        ("Round 3.14159 to two decimals.", "3.14159 rounded to 2 decimal places is 3.14."),
+        (
+            "What's 2.5 rounded to the nearest whole number?",
+            "2.5 rounded to the nearest whole number is 3.",
+        ),  # half up, not to even
+        ("round 1250 to the nearest hundred", "1250 rounded to the nearest hundred is 1300."),
+        ("How many cups in a quart?", "1 quart is 4 cups."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
@@ -202,6 +216,7 @@ def test_answers(question: str, reply: str) -> None:
         "how many hours until 25",
         "what is 5 dollars plus 3 euros",  # no exchange rate
         "what is 2.5 factorial",  # the gamma function is the models' business
+        "round 7 to the nearest dollar",
         "what time is it in narnia",
         "how do you spell 42",
         "",

@@ -67,6 +67,9 @@ def matcher() -> PatternMatcher:
         ("What's on my calendar today?", "no_lists", None),
         ("Remember that my car is on level 3.", "no_lists", None),
         ("Next song.", "no_media", None),  # the base named a Beatles song it was not playing
+        ("Play some jazz.", "no_media", None),  # the base answered it, 3 s later
+        ("Play a game with me.", None, None),
+        ("Goodnight.", "goodbye", "Goodbye."),  # one word, as whisper writes it
         ("How do I add numbers to a list in Python?", None, None),
         ("How do I turn off the heating?", None, None),  # a question, for the models
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sage.cascade.deterministic.answer import Answer, spoken_number
-from sage.cascade.deterministic.arithmetic import arithmetic, primality
+from sage.cascade.deterministic.arithmetic import arithmetic, primality, rounding
 from sage.cascade.deterministic.clock import clock
 from sage.cascade.deterministic.dates import dates
 from sage.cascade.deterministic.units import convert
@@ -41,6 +41,7 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
     found = (
         arithmetic(text.split())
         or primality(text)
+        or rounding(text)
         or convert(text)
         or clock(text, now)
         or dates(text, now)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NUMBER = r"\d+(?: point \d+)?"
+"""A number in the normalised transcript ("98.6" is "98 point 6" by then, as it is said)."""
 MAX_MAGNITUDE = 1e15
 """Results beyond this are refused: nobody asks a voice assistant for them on purpose."""
 

@@ -6,7 +6,7 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from sage.cascade.deterministic.answer import MAX_MAGNITUDE, Answer, spoken_number
+from sage.cascade.deterministic.answer import MAX_MAGNITUDE, NUMBER, Answer, spoken_number
 
 
 class _NoParse(Exception):
@@ -239,3 +239,34 @@ def primality(text: str) -> Answer | None:
         return Answer(f"Yes, {n} is a prime number.", "arithmetic")
     return Answer(f"No, {n} is not a prime number: it is {divisor} times {n // divisor}.",
                   "arithmetic")  # fmt: skip
+
+
+_ROUND = re.compile(
+    rf"^(?:round (?:off )?(?P<n>{NUMBER})|(?P<m>{NUMBER}) rounded(?: off)?)"
+    r" to (?:the nearest )?(?P<to>.+)$"
+)
+_PLACES = re.compile(r"^(?P<k>\d) decimals?(?: places?)?$")
+_NEAREST = {"whole number": 0, "integer": 0, "number": 0, "tenth": 1, "hundredth": 2,
+            "thousandth": 3, "10": -1, "ten": -1, "hundred": -2, "100": -2, "thousand": -3,
+            "1000": -3}  # fmt: skip
+"""Places after the point that "to the nearest X" keeps (negative: before it)."""
+
+
+def rounding(text: str) -> Answer | None:
+    """ "round 3.14159 to 2 decimals" → "3.14159 rounded to 2 decimal places is 3.14.";
+    halves round up, as they are taught (2.5 → 3), not to even."""
+    hit = _ROUND.match(text)
+    if hit is None:
+        return None
+    to = hit["to"]
+    said = _PLACES.match(to)
+    places = int(said["k"]) if said else _NEAREST.get(to)
+    if places is None:
+        return None
+    number = Decimal((hit["n"] or hit["m"]).replace(" point ", "."))
+    if number > MAX_MAGNITUDE:
+        return Answer("That number is too large to say usefully.", "arithmetic")
+    rounded = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)  # 1E+2: hundreds
+    how = f"{places} decimal place{'s' * (places != 1)}" if said else f"the nearest {to}"
+    return Answer(f"{number} rounded to {how} is {rounded:f}.", "arithmetic",
+                  value=float(rounded))  # fmt: skip

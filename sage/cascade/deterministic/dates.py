@@ -34,21 +34,23 @@ _IN_DAYS = re.compile(
 )
 
 
+_WHICH_YEAR = r"(?: (?P<year>this year|next year|last year|in \d{4}))?"
+"""A year asked for: "when is easter next year" (the base said April 19 for March 28)."""
 _ON_DAY = (
     re.compile(r"^(?:is |was |will be )?(?P<when>the day (?:after tomorrow|before yesterday))$"),
     # "what day is christmas on this year": the base gave the date, not the day, and said
     # New Year's Day 2026 was a Monday
     re.compile(
-        r"^day (?:is|was|does|did|will) (?!it )(?P<when>[a-z0-9' ]+?)"
-        r"(?: (?:fall|land|be))?(?: on)?(?P<this> this year)?$"
+        r"^(?:day|day of the week) (?:is|was|does|did|will) (?!it )(?P<when>[a-z0-9' ]+?)"
+        r"(?: (?:fall|land|be))?(?: on)?" + _WHICH_YEAR + "$"
     ),
     re.compile(
         r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
         r"(?:is it |was it |will it be |is |was |will be )?"
-        r"(?:on )?(?P<when>[a-z0-9' ]+)$"
+        r"(?:on )?(?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"
     ),
     re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
-    re.compile(r"^when (?:is|was|will be) (?P<when>[a-z0-9' ]+?)(?P<this> this year)?$"),
+    re.compile(r"^when (?:is|was|will be) (?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"),
 )
 _WEEK = re.compile(
     r"^(?:the )?(?:current )?week (?:of the year |number )?(?:is it|is this|are we in)(?: now)?$"
@@ -81,9 +83,9 @@ _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow
              "the day before yesterday": -2}  # fmt: skip
 
 
-def _named_day(when: str, today: date, this_year: bool = False) -> tuple[date, str] | None:
+def _named_day(when: str, today: date, year: int = 0) -> tuple[date, str] | None:
     """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date (the
-    next one, or this year's when ``this_year``)."""
+    next one, or the one in ``year``)."""
     if when in _RELATIVE:
         return today + timedelta(days=_RELATIVE[when]), when.capitalize()
     first, _, rest = when.partition(" ")
@@ -92,7 +94,7 @@ def _named_day(when: str, today: date, this_year: bool = False) -> tuple[date, s
         return today - timedelta(days=behind), f"Last {rest.capitalize()}"
     if first in ("next", "this") and rest in _WEEKDAYS:
         return _coming(rest, today), f"{first.capitalize()} {rest.capitalize()}"
-    return _target_date(when, today, this_year)
+    return _target_date(when, today, year)
 
 
 def _coming(weekday: str, today: date) -> date:
@@ -153,10 +155,10 @@ def _easter(year: int) -> date:
     return date(year, month, (h + l - 7 * m + 33 * month + 19) % 32)
 
 
-def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date, str] | None:
-    """The next date (today included) that ``when`` names, or this year's when
-    ``this_year``: a weekday, a holiday, a day of a month, a date with its year. A day
-    that no month has ("february 30") raises _NoSuchDay."""
+def _target_date(when: str, today: date, year: int = 0) -> tuple[date, str] | None:
+    """The next date (today included) that ``when`` names, or the one in ``year``: a
+    weekday, a holiday, a day of a month, a date with its year. A day that no month has
+    ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
         return _coming(when, today), when.capitalize()
     if when in ("the weekend", "weekend"):  # the base said 2 days on a Sunday
@@ -200,15 +202,15 @@ def _target_date(when: str, today: date, this_year: bool = False) -> tuple[date,
         def in_year(year: int) -> date:
             return date(year, month, day)
 
-    years = [given_year] if given_year else range(today.year, today.year + 9)
-    for year in years:  # February 29 waits for a leap year
-        try:
-            target = in_year(year)
+    asked = given_year or year
+    for candidate in [asked] if asked else range(today.year, today.year + 9):
+        try:  # February 29 waits for a leap year
+            target = in_year(candidate)
         except ValueError:
             continue
-        if target >= today or this_year or given_year:
+        if target >= today or asked:
             return target, name
-    raise _NoSuchDay(f"There is no {name}{f', {given_year}' if given_year else ''}.")
+    raise _NoSuchDay(f"There is no {name}{f', {asked}' if asked else ''}.")
 
 
 def dates(text: str, now: datetime) -> Answer | None:
@@ -297,9 +299,9 @@ def _last(when: str, today: date) -> tuple[date, str] | None:
     if when in _WEEKDAYS:
         behind = (today.weekday() - _WEEKDAYS.index(when)) % 7 or 7
         return today - timedelta(days=behind), when.capitalize()
-    found = _named_day(when, today, this_year=True)
+    found = _named_day(when, today, today.year)
     if found is not None and found[0] > today:
-        found = _named_day(when, date(today.year - 1, 1, 1), this_year=True)
+        found = _named_day(when, today, today.year - 1)
     return found
 
 
@@ -324,8 +326,7 @@ def _leap_year(text: str, today: date) -> Answer | None:
 def _on_day(text: str, today: date) -> Answer | None:
     """ "what day is it tomorrow" → "Tomorrow is Monday, November 23."."""
     hit = next((m for pattern in _ON_DAY if (m := pattern.match(text))), None)
-    this_year = bool(hit and hit.groupdict().get("this"))
-    found = _named_day(hit["when"].strip(), today, this_year) if hit else None
+    found = _named_day(hit["when"].strip(), today, _year(hit, today)) if hit else None
     if found is None:
         return None
     target, name = found
@@ -336,6 +337,15 @@ def _on_day(text: str, today: date) -> Answer | None:
     if name.split()[-1].lower() in _WEEKDAYS:  # "Next Friday is November 27."
         return Answer(f"{name} {verb} {target.strftime('%B')} {target.day}{year}.", "date")
     return Answer(f"{name} {verb} {target.strftime('%A, %B')} {target.day}{year}.", "date")
+
+
+def _year(hit: re.Match[str], today: date) -> int:
+    """The year a question asks about ("next year", "in 2030"), or 0 for the next date."""
+    said = hit.groupdict().get("year") or ""
+    offsets = {"this year": 0, "next year": 1, "last year": -1}
+    if said in offsets:
+        return today.year + offsets[said]
+    return int(said[3:]) if said else 0
 
 
 def _which(name: str, target: date, today: date) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sage.cascade.deterministic.answer import Answer, spoken_number
+from sage.cascade.deterministic.answer import NUMBER, Answer, spoken_number
 
 _UNITS: dict[str, tuple[str, float]] = {
     # name: (dimension, size in the dimension's base unit)
@@ -16,7 +16,8 @@ _UNITS: dict[str, tuple[str, float]] = {
     "pound": ("mass", 0.45359237), "stone": ("mass", 6.35029318), "ton": ("mass", 1000.0),
     "milliliter": ("volume", 0.001), "liter": ("volume", 1.0), "teaspoon": ("volume", 0.00492892),
     "tablespoon": ("volume", 0.0147868), "cup": ("volume", 0.2365882365),
-    "pint": ("volume", 0.473176473), "gallon": ("volume", 3.785411784),
+    "pint": ("volume", 0.473176473), "quart": ("volume", 0.946352946),
+    "gallon": ("volume", 3.785411784),
     "stick": ("volume", 0.11829411825),  # of butter: half a US cup
     "fluid ounce": ("volume", 0.0295735295625),
     "second": ("time", 1.0), "minute": ("time", 60.0), "hour": ("time", 3600.0),
@@ -32,6 +33,7 @@ _ALIASES = {
     "millilitre": "milliliter", "millilitres": "milliliter", "ml": "milliliter",
     "kg": "kilogram", "kilo": "kilogram", "kilos": "kilogram", "lb": "pound", "lbs": "pound",
     "oz": "ounce", "degrees": "", "degree": "", "tonne": "ton", "tonnes": "ton",
+    "tsp": "teaspoon", "tbsp": "tablespoon", "qt": "quart", "gal": "gallon",
 }  # fmt: skip
 _TO_KELVIN: dict[str, Callable[[float], float]] = {
     "celsius": lambda v: v + 273.15,
@@ -65,18 +67,16 @@ def _unit(phrase: str) -> str | None:
 _AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
             "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
 """Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
-_NUMBER = r"\d+(?: point \d+)?"
-"""A number in the normalised transcript ("98.6" is "98 point 6" by then, as it is said)."""
 _CONVERSIONS = (
     re.compile(
         r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
         rf"(?:(?P<spoken>(?P<amount>{'|'.join(_AMOUNTS)})(?: of)?(?: a| an)?) "
-        rf"|(?:a |an |one )?(?P<n>{_NUMBER})? ?)(?P<from>[a-z ]+?)$"
+        rf"|(?:a |an |one )?(?P<n>{NUMBER})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        rf"^(?:convert )?(?P<n>{_NUMBER}) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+        rf"^(?:convert )?(?P<n>{NUMBER}) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
     ),
-    re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{_NUMBER}) (?P<from>[a-z ]+?)$"),
+    re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{NUMBER}) (?P<from>[a-z ]+?)$"),
 )
 
 
