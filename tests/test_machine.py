@@ -36,6 +36,17 @@ def test_uptime_of_this_machine() -> None:
     assert reply.startswith("This machine has been up for ")
 
 
+def test_how_long_sage_has_been_running(tmp_path: Path) -> None:
+    """From the process's start (in clock ticks after boot) and the machine's uptime."""
+    (tmp_path / "self").mkdir()
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = ["S"] + ["0"] * 18 + [str(1000 * ticks)] + ["0"] * 10  # field 22: starttime
+    (tmp_path / "self" / "stat").write_text("4242 (sage (daemon)) " + " ".join(fields) + "\n")
+    (tmp_path / "uptime").write_text("8200.0 1.0\n")  # up 8200 s, started at 1000 s
+    assert machine.running(tmp_path) == "I've been running for 2 hours."
+    assert machine.running().startswith("I've been running for ")  # this process
+
+
 def test_memory_from_meminfo(tmp_path: Path) -> None:
     (tmp_path / "meminfo").write_text(
         "MemTotal:       24000000 kB\nMemFree:         1000000 kB\n"

@@ -27,6 +27,9 @@ def matcher() -> PatternMatcher:
         ("Hello.", "greeting", "Hello! How can I help?"),
         ("hey there", "greeting", None),
         ("Hey SAGE, good morning!", "greeting", None),
+        ("Hey Sage.", "greeting", None),  # the wake phrase alone went to the base
+        ("How long have you been running?", "sage_uptime", None),  # the base: "10 years"
+        ("Sage?", "greeting", None),
         ("What time is it?", "time", "It's 3:05 PM."),
         ("what's the time please", "time", "It's 3:05 PM."),
         ("What time is it right now?", "time", None),
@@ -105,7 +108,7 @@ def matcher() -> PatternMatcher:
         ("what time is it in tokyo", None, None),
         ("the weather is nice today", None, None),
         ("", None, None),
-        ("sage", None, None),
+        ("sage please", None, None),
         ("!!! ???", None, None),
     ],
 )

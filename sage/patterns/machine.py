@@ -32,6 +32,15 @@ def uptime(proc: Path = PROC) -> str:
     return f"This machine has been up for {_duration(seconds)}."
 
 
+def running(proc: Path = PROC) -> str:
+    """How long SAGE's own process has been running ("how long have you been running":
+    the base said "about 10 years")."""
+    stat = (proc / "self" / "stat").read_text()
+    started = int(stat.rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")  # field 22
+    seconds = float((proc / "uptime").read_text().split()[0]) - started
+    return f"I've been running for {_duration(seconds)}."
+
+
 def disk(path: Path = Path("/")) -> str:
     """Free space on the file system that holds ``path`` (the root: the main disk)."""
     usage = shutil.disk_usage(path)
@@ -116,6 +125,7 @@ def address() -> str:
 
 FACTS: dict[str, Callable[[], str]] = {
     "uptime": uptime,
+    "running": running,
     "disk": disk,
     "memory": memory,
     "temperature": temperature,

@@ -23,7 +23,7 @@ _MONEY_WORDS = {"$": "dollars", "\u20ac": "euros"}
 _BETWEEN_NUMBERS = re.compile(r"(?<=\d)\s*([-/])\s*(?=\d)")
 """A minus or a slash is arithmetic only between numbers ("wi-fi" stays a word)."""
 # Politeness and the assistant's name around a command do not change its meaning.
-_PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage )?(?:please )?")
+_PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage (?=\S))?(?:please )?")  # "hey sage": hey
 _SUFFIX = re.compile(r"(?:\b(?:please|sage) )*$")  # whole words: not the end of "usage"
 
 
@@ -95,8 +95,8 @@ class PatternMatcher:
 
     def match(self, text: str, now: datetime) -> Match | None:
         """The reply for a transcript, or None when no rule covers it."""
-        core = normalise(text) + " "
-        core = _SUFFIX.sub("", _PREFIX.sub("", core, count=1), count=1)
+        core = _PREFIX.sub("", normalise(text) + " ", count=1)
+        core = _SUFFIX.sub("", core, count=1) or core  # "sage" alone is said as a call
         if not core.strip():
             return None
         for rule in self.rules:
