@@ -188,6 +188,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ),  # half up, not to even
         ("round 1250 to the nearest hundred", "1250 rounded to the nearest hundred is 1300."),
         ("How many cups in a quart?", "1 quart is 4 cups."),
+        # the base said "Yes, 17 is an odd number." and 12 for the average of 4, 8 and 15
+        ("Is 17 an even number?", "No, 17 is an odd number."),
+        ("What's the average of 4, 8 and 15?", "The average of 4, 8 and 15 is 9."),
+        ("Split $100 3 ways.", "100 dollars split 3 ways is 33.33 dollars each."),
+        ("split 120 dollars between 4 people", "120 dollars split 4 ways is 30 dollars each."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),
@@ -217,6 +222,7 @@ def test_answers(question: str, reply: str) -> None:
         "what is 5 dollars plus 3 euros",  # no exchange rate
         "what is 2.5 factorial",  # the gamma function is the models' business
         "round 7 to the nearest dollar",
+        "the average of 5",  # one number has no average worth saying
         "what time is it in narnia",
         "how do you spell 42",
         "",

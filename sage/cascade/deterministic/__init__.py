@@ -16,7 +16,14 @@ from dataclasses import replace
 from datetime import datetime
 
 from sage.cascade.deterministic.answer import Answer, spoken_number
-from sage.cascade.deterministic.arithmetic import arithmetic, primality, rounding
+from sage.cascade.deterministic.arithmetic import (
+    arithmetic,
+    average,
+    parity,
+    primality,
+    rounding,
+    split,
+)
 from sage.cascade.deterministic.clock import clock
 from sage.cascade.deterministic.dates import dates
 from sage.cascade.deterministic.units import convert
@@ -42,6 +49,9 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
         arithmetic(text.split())
         or primality(text)
         or rounding(text)
+        or parity(text)
+        or average(text)
+        or split(text)
         or convert(text)
         or clock(text, now)
         or dates(text, now)

@@ -270,3 +270,57 @@ def rounding(text: str) -> Answer | None:
     how = f"{places} decimal place{'s' * (places != 1)}" if said else f"the nearest {to}"
     return Answer(f"{number} rounded to {how} is {rounded:f}.", "arithmetic",
                   value=float(rounded))  # fmt: skip
+
+
+_PARITY = re.compile(r"^is (?P<n>\d+) (?:an |a )?(?P<kind>even|odd)(?: number)?$")
+
+
+def parity(text: str) -> Answer | None:
+    """ "is 17 an even number" → "No, 17 is an odd number." (the base said "Yes, 17 is an
+    odd number.")."""
+    hit = _PARITY.match(text)
+    if hit is None:
+        return None
+    even = int(hit["n"]) % 2 == 0
+    yes = even == (hit["kind"] == "even")
+    return Answer(f"{'Yes' if yes else 'No'}, {hit['n']} is an {'even' if even else 'odd'} "
+                  "number.", "arithmetic")  # fmt: skip
+
+
+_AVERAGE = re.compile(
+    rf"^(?:the )?(?:average|mean) of (?P<numbers>{NUMBER}(?: (?:and )?{NUMBER})+)$"
+)
+
+
+def average(text: str) -> Answer | None:
+    """ "the average of 4 8 and 15" → "The average of 4, 8 and 15 is 9." (the base said
+    12)."""
+    hit = _AVERAGE.match(text)
+    if hit is None:
+        return None
+    said = re.findall(NUMBER, hit["numbers"])
+    mean = sum(float(n.replace(" point ", ".")) for n in said) / len(said)
+    listed = f"{', '.join(said[:-1])} and {said[-1]}".replace(" point ", ".")
+    return Answer(f"The average of {listed} is {spoken_number(mean)}.", "arithmetic", value=mean)
+
+
+_SPLIT = re.compile(
+    rf"^(?:split|divide|share) (?P<sum>{NUMBER}(?: dollars| euros| bucks)?) "
+    r"(?:(?:between|among|amongst|by|into|in) (?P<k>\d+)(?: people| persons| ways| friends)?"
+    r"|(?P<ways>\d+) ways)$"
+)
+
+
+def split(text: str) -> Answer | None:
+    """ "split 120 dollars between 4 people" → "120 dollars split 4 ways is 30 dollars
+    each." (money to the cent)."""
+    hit = _SPLIT.match(text)
+    if hit is None:
+        return None
+    ways = hit["k"] or hit["ways"]
+    shared = arithmetic(f"{hit['sum']} divided by {ways}".split())
+    if shared is None or shared.value is None:
+        return shared  # "… by 0" is undefined
+    each = shared.reply.rsplit(" is ", 1)[1].rstrip(".")
+    return Answer(f"{hit['sum']} split {ways} ways is {each} each.", "arithmetic",
+                  value=shared.value)  # fmt: skip
