@@ -28,6 +28,13 @@ def tokens(text: str, size: int = 3) -> list[str]:
             "Use the time module. Here's how:\n```python\nimport time\n```\nThat waits.",
             ["Use the time module."],  # the answer ends before the code block
         ),
+        # a line ends a sentence (a song without a full stop ran to the token limit), and
+        # a list's numbering is not read out
+        (
+            "Raindrops fall,\nsoftly at night\nand then stop",
+            ["Raindrops fall,", "softly at night", "and then stop"],
+        ),
+        ("Three fruits:\n1. Apples\n2. Pears", ["Three fruits: Apples", "Pears"]),
         ("", []),
     ],
 )

@@ -6,14 +6,23 @@ import re
 from collections.abc import Generator, Iterable
 
 # A sentence ends at . ! ? followed by whitespace, unless the dot belongs to a number
-# ("3.5") or a common abbreviation ("e.g.", "Dr."). At the end of what has arrived it
-# ends there too, without waiting a token for the whitespace, unless a digit or a single
-# letter comes before the dot ("3." may go on as "3.5", "e." as "e.g.").
+# ("3.5"), a common abbreviation ("e.g.", "Dr.") or a list's numbering ("2. Pears"). At the
+# end of what has arrived it ends there too, without waiting a token for the whitespace,
+# unless a digit or a single letter comes before the dot ("3." may go on as "3.5", "e." as
+# "e.g."). A line break ends one too: a poem's lines, a list's items, a song's verses
+# (without it a song with no full stop ran on to the token limit as one sentence); not
+# after a colon, whose line leads in to what follows (perhaps a code block, not spoken).
 _NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)"
-_END = re.compile(_NOT_ABBREVIATION + r"(?:[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$)")
+_NOT_NUMBERING = r"(?<!^\d)(?<!\n\d)(?<!^\d\d)(?<!\n\d\d)"
+_END = re.compile(
+    _NOT_ABBREVIATION
+    + r"(?:"
+    + _NOT_NUMBERING
+    + r"[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$|(?<!:)\n)"
+)
 _CLAUSE = re.compile(r"[,;:]\s")
 _CODE_FENCE = "```"
-_MARKUP = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
+_MARKUP = re.compile(r"[*_#`>|]+|^\s*(?:[-•]|\d+[.)])\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
 
 def clean_for_speech(text: str) -> str:
