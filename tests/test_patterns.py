@@ -11,6 +11,7 @@ from sage.errors import ConfigError
 from sage.patterns.matcher import PatternMatcher, normalise
 from sage.patterns.numbers import normalise_numbers
 from sage.patterns.rules import DEFAULT_RULES, load_rules
+from sage.speech.asr import hotwords_for
 from sage.speech.grammar import compile_jsgf
 
 NOW = datetime(2026, 11, 21, 15, 5)
@@ -29,6 +30,19 @@ def matcher() -> PatternMatcher:
         ("Hey SAGE, good morning!", "greeting", None),
         ("Hey Sage.", "greeting", None),  # the wake phrase alone went to the base
         ("How long have you been running?", "sage_uptime", None),  # the base: "10 years"
+        # where a wrong answer hurts: the base said "Yes, dogs can eat grapes." and 400°F
+        (
+            "Can dogs eat grapes?",
+            "pet_food",
+            "No: grapes and raisins can make dogs seriously ill. If yours has eaten some, "
+            "call a vet now.",
+        ),
+        ("Is chocolate bad for my cat?", "pet_food", None),
+        ("Can dogs eat carrots?", None, None),  # not on the list: the models answer
+        ("What temperature should I cook chicken to?", "cook_poultry", None),
+        ("How hot should a burger be inside?", "cook_ground_meat", None),
+        ("What's the safe internal temperature for pork?", "cook_whole_cuts", None),
+        ("What temperature should I reheat leftovers to?", "reheat_leftovers", None),
         ("Sage?", "greeting", None),
         ("What time is it?", "time", "It's 3:05 PM."),
         ("what's the time please", "time", "It's 3:05 PM."),
@@ -208,12 +222,36 @@ replies = ["No worries."]
             "unknown key colour",
         ),
         ('[[rule]]\nname = "x"\ntemplates = []\nreplies = ["r"]', "templates must be"),
+        (
+            '[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\nhotwords = "no"',
+            "hotwords must be true or false",
+        ),  # fmt: skip
         ("[[rule]\n", "rules file"),
     ],
 )
 def test_bad_rule_files_name_the_problem(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_rules([write_rules(tmp_path, body)])
+
+
+def test_a_rule_may_keep_its_slot_values_out_of_whispers_prompt(tmp_path: Path) -> None:
+    body = """
+[[rule]]
+name = "bins"
+templates = ["when is {bin} day"]
+slots.bin = { recycling = ["the recycling"] }
+replies = ["Thursday."]
+
+[[rule]]
+name = "pets"
+hotwords = false
+templates = ["can dogs eat {food}"]
+slots.food = { grapes = ["raisins"] }
+replies = ["No."]
+"""
+    rules = load_rules([write_rules(tmp_path, body)])
+    assert hotwords_for(rules) == "SAGE, recycling, the recycling"
+    assert PatternMatcher(rules).match("can dogs eat raisins", NOW) is not None  # still a rule
 
 
 def test_unknown_responder(tmp_path: Path) -> None:

@@ -314,9 +314,10 @@ class SpeechRecognizer:
 
 
 def hotwords_for(rules: list[Rule]) -> str:
-    """The vocabulary that biases whisper: the assistant's name and every slot value."""
+    """The vocabulary that biases whisper: the assistant's name and the slot values of
+    every rule that has not opted out (``hotwords = false``)."""
     words = ["SAGE"]
-    for rule in rules:
+    for rule in (r for r in rules if r.hotwords):
         for values in rule.slots.values():
             for value, spoken in values.items():
                 words.extend((value, *spoken))
