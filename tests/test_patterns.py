@@ -223,9 +223,9 @@ replies = ["No worries."]
         ),
         ('[[rule]]\nname = "x"\ntemplates = []\nreplies = ["r"]', "templates must be"),
         (
-            '[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\nhotwords = "no"',
-            "hotwords must be true or false",
-        ),  # fmt: skip
+            '[[rule]]\nname = "x"\ntemplates = ["a"]\nreplies = ["r"]\nwhisper_only = 1',
+            "whisper_only must be true or false",
+        ),
         ("[[rule]\n", "rules file"),
     ],
 )
@@ -234,7 +234,8 @@ def test_bad_rule_files_name_the_problem(tmp_path: Path, body: str, message: str
         load_rules([write_rules(tmp_path, body)])
 
 
-def test_a_rule_may_keep_its_slot_values_out_of_whispers_prompt(tmp_path: Path) -> None:
+def test_a_rule_may_be_heard_by_whisper_only(tmp_path: Path) -> None:
+    """Out of the grammar and the hotword prompt, still matched on transcripts."""
     body = """
 [[rule]]
 name = "bins"
@@ -244,14 +245,16 @@ replies = ["Thursday."]
 
 [[rule]]
 name = "pets"
-hotwords = false
+whisper_only = true
 templates = ["can dogs eat {food}"]
 slots.food = { grapes = ["raisins"] }
 replies = ["No."]
 """
     rules = load_rules([write_rules(tmp_path, body)])
     assert hotwords_for(rules) == "SAGE, recycling, the recycling"
-    assert PatternMatcher(rules).match("can dogs eat raisins", NOW) is not None  # still a rule
+    jsgf = compile_jsgf(rules, known=lambda word: True)
+    assert "recycling" in jsgf and "dogs" not in jsgf
+    assert PatternMatcher(rules).match("can dogs eat raisins", NOW) is not None
 
 
 def test_unknown_responder(tmp_path: Path) -> None:

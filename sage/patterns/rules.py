@@ -9,10 +9,12 @@ A template is plain words plus four forms:
 * ``...``         one or more words of any kind ("remind me ..."). Such a template is
                   matched on transcripts only: the ASR grammar has no free text.
 
-A rule with ``hotwords = false`` keeps its slot values out of whisper's hotword prompt
-(``[asr] whisper_hotwords``): ordinary words that whisper hears well, which a long prompt
-would only bias it towards (with the foods and meats in it, a telephone-band "capital"
-was heard as "macadamia").
+A rule with ``whisper_only = true`` is matched on whisper's transcript only: it is left
+out of the grammar of ASR tier 1 and of whisper's hotword prompt (``[asr]
+whisper_hotwords``). That suits questions in ordinary words that whisper hears well: the
+pet-food and cooking rules made the grammar tier 50 % slower on every utterance (75 to
+118 ms), and in the hotword prompt their foods made a telephone-band "capital" heard as
+"macadamia".
 
 Example::
 
@@ -52,8 +54,8 @@ class Rule:
     """slot → canonical value → spoken synonyms (the value itself is always one)."""
     description: str = ""
     """What this rule does, for "what can you do"."""
-    hotwords: bool = True
-    """Whether the slot values go into whisper's hotword prompt."""
+    whisper_only: bool = False
+    """Matched on whisper's transcript only: not in the grammar, not in the hotwords."""
     patterns: tuple[re.Pattern[str], ...] = field(default=(), compare=False)
     """One compiled regex per template (see :func:`compile_template`)."""
 
@@ -129,7 +131,7 @@ def load_rules(paths: list[Path]) -> list[Rule]:
     return [rule for _, _, rule in sorted(by_name.values(), key=lambda e: e[:2])]
 
 
-_KEYS = {"name", "templates", "replies", "responder", "slots", "description", "hotwords"}
+_KEYS = {"name", "templates", "replies", "responder", "slots", "description", "whisper_only"}
 
 
 def _parse_rule(table: dict[str, Any], where: str) -> Rule:
@@ -144,8 +146,8 @@ def _parse_rule(table: dict[str, Any], where: str) -> Rule:
         raise ConfigError(f"rule {name}: templates must be a non-empty list")
     if not table.get("replies") and not table.get("responder"):
         raise ConfigError(f"rule {name}: needs replies or a responder")
-    if not isinstance(table.get("hotwords", True), bool):
-        raise ConfigError(f"rule {name}: hotwords must be true or false")
+    if not isinstance(table.get("whisper_only", False), bool):
+        raise ConfigError(f"rule {name}: whisper_only must be true or false")
     slots = {
         slot: {value: tuple(spoken) for value, spoken in values.items()}
         for slot, values in table.get("slots", {}).items()
@@ -157,6 +159,6 @@ def _parse_rule(table: dict[str, Any], where: str) -> Rule:
         responder=table.get("responder", ""),
         slots=slots,
         description=table.get("description", ""),
-        hotwords=table.get("hotwords", True),
+        whisper_only=table.get("whisper_only", False),
         patterns=tuple(compile_template(name, t, slots) for t in templates),
     )

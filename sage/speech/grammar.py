@@ -60,7 +60,7 @@ def _expansion(rule: Rule, template: str, known: Callable[[str], bool]) -> str |
 def compile_jsgf(rules: list[Rule], known: Callable[[str], bool]) -> str:
     """A JSGF grammar with one public rule: any rule template, or a loop of filler words."""
     commands: list[str] = []
-    for rule in rules:
+    for rule in (r for r in rules if not r.whisper_only):
         for template in rule.templates:
             expansion = _expansion(rule, template, known)
             if expansion is not None:
