@@ -23,6 +23,8 @@ _MONEY_WORDS = {"$": "dollars", "\u20ac": "euros"}
 _BETWEEN_NUMBERS = re.compile(r"(?<=\d)\s*([-/])\s*(?=\d)")
 """A minus or a slash is arithmetic only between numbers ("wi-fi" stays a word)."""
 # Politeness and the assistant's name around a command do not change its meaning.
+_COMPOUNDS = {"goodnight": "good night"}
+"""Words whisper writes as one that the rules (and the tier-1 grammar) say as two."""
 _PREFIX = re.compile(r"^(?:(?:hey |ok |okay )?sage (?=\S))?(?:please )?")  # "hey sage": hey
 _SUFFIX = re.compile(r"(?:\b(?:please|sage) )*$")  # whole words: not the end of "usage"
 
@@ -47,6 +49,7 @@ def normalise(text: str) -> str:
     text = _SYMBOL.sub(lambda m: f" {_SYMBOLS[m[0]]} ", text)
     words = _NOT_WORD.sub(" ", text).split()
     words = [w.strip("'") for w in words if w.strip("'")]
+    words = [part for w in words for part in _COMPOUNDS.get(w, w).split()]
     return " ".join(normalise_numbers(words))
 
 
