@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import statistics
 import sys
@@ -23,6 +24,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from bench_latency import cpu_model
 
 from sage.audio.io import NullSink
 from sage.cascade.calibration import Question, load_questions
@@ -102,7 +105,11 @@ def main() -> int:
     args = parser.parse_args()
     config = load_config()
     questions = load_questions()[: args.limit or None]
-    result: dict[str, Any] = {"benchmark": "bench_cascade", "questions": len(questions)}
+    result: dict[str, Any] = {
+        "benchmark": "bench_cascade",
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
+        "questions": len(questions),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         cascade = pipeline(config, Store(Path(tmp) / "bench.db"))
         rounds = [run(cascade, questions), run(cascade, questions)]
