@@ -20,7 +20,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What is 17 times 23?", "17 times 23 is 391."),
         ("what is seventeen times twenty three", "17 times 23 is 391."),
         ("What's 15% of 80?", "15 percent of 80 is 12."),
-        ("What is 3.5 times 2?", "3 point 5 times 2 is 7."),
+        ("What is 3.5 times 2?", "3.5 times 2 is 7."),
         ("What is the square root of 144?", "The square root of 144 is 12."),
         ("what is 2 to the power of 10", "2 to the power of 10 is 1024."),
         ("What is 7 minus 10 divided by 2?", "7 minus 10 divided by 2 is 2."),
@@ -82,7 +82,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # the base said 25 percent off 80 dollars is 50 dollars
         ("What is 25 percent off 80 dollars?", "25 percent off 80 dollars is 60 dollars."),
         ("What's a 20 percent tip on $45?", "A 20 percent tip on 45 dollars is 9 dollars."),
-        ("a 15% tip on $47.50", "A 15 percent tip on 47 point 50 dollars is 7.13 dollars."),
+        ("a 15% tip on $47.50", "A 15 percent tip on 47.50 dollars is 7.13 dollars."),
         ("How many tablespoons of butter in a stick?", "1 stick is 8 tablespoons."),
         # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),
@@ -95,6 +95,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("how long until noon", "20 hours and 55 minutes until noon."),
         ("How long until Christmas?", "34 days until Christmas, Friday, December 25."),
         ("How long until 7 in the morning?", "15 hours and 55 minutes until 7 AM."),
+        # the base said 3:02 AM for "in 45 minutes" at 2:57 AM
+        ("What time will it be in 45 minutes?", "In 45 minutes it will be 3:50 PM."),
+        ("What time was it 3 hours ago?", "3 hours ago it was 12:05 PM."),
+        ("what time will it be in an hour and a half", "In an hour and a half it will be 4:35 PM."),
+        ("what time will it be in 10 hours", "In 10 hours it will be 1:05 AM on Sunday."),
         # the base said "Three days ago was a Saturday." on a Sunday
         ("What day was it three days ago?", "3 days ago it was Wednesday, November 18."),
         ("what was the date 2 weeks ago", "2 weeks ago it was Saturday, November 7."),
@@ -278,6 +283,13 @@ def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
          "Beautiful is spelled B, E, A, U, T, I, F, U, L."),
         ("What is 15 percent of 80?", "and of 120?", "15 percent of 120",
          "15 percent of 120 is 18."),
+        # as operations are asked: the base answered "divide that by 3", 2 s later
+        ("What's 15 times 4?", "Divide that by 3.", "60 divided by 3", "60 divided by 3 is 20."),
+        ("What's 15 times 4?", "Multiply it by itself.", "60 squared", "60 squared is 3600."),
+        ("What's 15 times 4?", "Add 5 to that.", "60 plus 5", "60 plus 5 is 65."),
+        ("What's 15 times 4?", "double it", "60 times 2", "60 times 2 is 120."),
+        # a whole question said after "what about" is that question, not a substitution
+        ("What's 15 times 4?", "What about 5 times 4?", "5 times 4", "5 times 4 is 20."),
     ],
 )  # fmt: skip
 def test_a_follow_up_changes_one_part_of_the_last_question(
@@ -296,6 +308,7 @@ def test_a_follow_up_changes_one_part_of_the_last_question(
         ("How many days until Friday?", "and times 3"),  # no number was said
         ("What is the capital of France?", "and of Italy"),  # not an exact question
         ("How many days until Friday?", "again"),  # only a draw is drawn again
+        ("What's 12 times 12?", "Add milk to my list."),  # not a number to add
     ],
 )
 def test_what_does_not_follow_on_passes(previous: str, said: str) -> None:

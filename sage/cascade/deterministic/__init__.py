@@ -68,6 +68,27 @@ _CUE = re.compile(r"^(?:and |end |so |then |now )?(?:what about |how about |what
 _OPERATORS = ("plus ", "minus ", "times ", "multiplied by ", "divided by ", "over ",
               "to the power of ", "squared", "cubed")  # fmt: skip
 _AGAIN = frozenset({"again", "one more time", "another one", "once more"})
+_IT = r"(?:that|it|this|the answer|the result)"
+_ON_THE_RESULT = (
+    (re.compile(rf"^(?:divide|divided) {_IT} by (?P<n>.+)$"), "divided by {n}"),
+    (re.compile(rf"^multiply {_IT} by (?:itself|{_IT})$|^square {_IT}$"), "squared"),
+    (re.compile(rf"^(?:multiply|multiplied) {_IT} by (?P<n>.+)$"), "times {n}"),
+    (re.compile(rf"^{_IT} (?P<op>times|plus|minus|divided by) (?P<n>.+)$"), "{op} {n}"),
+    (re.compile(rf"^add (?P<n>.+?)(?: to {_IT})?$"), "plus {n}"),
+    (re.compile(rf"^(?:subtract|take away|take) (?P<n>.+?)(?: from {_IT}| away)?$"), "minus {n}"),
+    (re.compile(rf"^double {_IT}$"), "times 2"),
+    (re.compile(rf"^(?:halve {_IT}|half (?:of )?{_IT})$"), "divided by 2"),
+)
+"""Operations on the result just said, as they are asked: "divide that by 3" (the base
+answered it, 2 s later), "multiply it by itself", "add 5"."""
+
+
+def _as_operator(rest: str) -> str:
+    """ "divide that by 3" → "divided by 3"; anything else as it was."""
+    for pattern, operator in _ON_THE_RESULT:
+        if hit := pattern.match(rest):
+            return operator.format(**hit.groupdict())
+    return rest
 
 
 def follow_up(transcript: str, previous: str, now: datetime) -> tuple[str, Answer] | None:
@@ -77,7 +98,7 @@ def follow_up(transcript: str, previous: str, now: datetime) -> tuple[str, Answe
     "again" after "roll a die". None when it does not fit: then it is a question of its own.
     """
     said = normalise(transcript)
-    rest = _core(_CUE.sub("", said, count=1))
+    rest = _as_operator(_core(_CUE.sub("", said, count=1)))
     if not rest or (rest == _core(said) and not rest.startswith(_OPERATORS) and rest not in _AGAIN):
         return None  # no "and", "what about": not said as a follow-up
     asked = _core(previous)
@@ -92,6 +113,8 @@ def follow_up(transcript: str, previous: str, now: datetime) -> tuple[str, Answe
         question = f"{spoken_number(before.value)} {rest}"
         found = answer(question, now)
         return (question, found) if found is not None and found.kind == "arithmetic" else None
+    if (whole := answer(rest, now)) is not None:  # "what about 5 times 4": a question
+        return rest, whole
     # The same question with one part said anew, tried from its end ("friday" → "sunday").
     words, new = asked.split(), rest.split()
     for end in range(len(words), 0, -1):

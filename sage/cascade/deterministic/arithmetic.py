@@ -200,13 +200,13 @@ def arithmetic(words: list[str]) -> Answer | None:
     numeric = [w for w in words if w not in _CURRENCIES]
     if numeric[:1] == ["a"] and numeric[1:2] and numeric[1][0].isdigit():
         numeric = numeric[1:]  # "a 20 percent tip on 45"
+    asked = re.sub(r"(?<=\d) point (?=\d)", ".", " ".join(words))  # "2.5 times 4"
     try:
         value = _Arithmetic(numeric).parse()
     except _NoParse:
         return None
     except _Incomplete:  # asked back, rather than a language model guessing the rest
-        expression = " ".join(words)
-        return Answer(f"{expression} what?", "arithmetic", unfinished=expression)
+        return Answer(f"{asked} what?", "arithmetic", unfinished=asked)
     except ZeroDivisionError:
         return Answer("That's undefined: you can't divide by zero.", "arithmetic")
     except ValueError:
@@ -218,9 +218,9 @@ def arithmetic(words: list[str]) -> Answer | None:
     if currency:
         cents = Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)  # 7.125 → 7.13
         said = str(int(cents)) if cents == int(cents) else str(cents)
-        return Answer(f"{' '.join(words)} is {said} {currency}.", "arithmetic",
+        return Answer(f"{asked} is {said} {currency}.", "arithmetic",
                       value=float(cents))  # fmt: skip
-    return Answer(f"{' '.join(words)} is {spoken_number(value)}.", "arithmetic", value=value)
+    return Answer(f"{asked} is {spoken_number(value)}.", "arithmetic", value=value)
 
 
 _PRIME = re.compile(r"^is (?P<n>\d+) (?:a )?prime(?: number)?$")

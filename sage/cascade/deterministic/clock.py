@@ -17,7 +17,8 @@ def clock(text: str, now: datetime) -> Answer | None:
     if hit := _MEAL.match(text):  # the base said "1 hour and 50 minutes until dinner"
         return Answer(f"I don't know when {hit['meal']} is here. Ask me how long until the "
                       "time itself, like 7 PM.", "date")  # fmt: skip
-    return _time_until(text, now) or _time_in(text, now) or _difference(text, now)
+    return (_time_until(text, now) or _time_in(text, now) or _difference(text, now)
+            or _time_after(text, now))  # fmt: skip
 
 
 _MEAL = re.compile(
@@ -158,3 +159,33 @@ def _difference(text: str, now: datetime) -> Answer | None:
     hours, rest = divmod(abs(minutes), 60)
     span = f"{hours} hour{'s' * (hours != 1)}" + (f" and {rest} minutes" if rest else "")
     return Answer(f"{b} is {span} {'ahead of' if minutes > 0 else 'behind'} {a}.", "date")
+
+
+_SPAN = r"(?P<n>\d+|an|a|half an) (?P<unit>hours?|minutes?)(?P<half> and a half)?"
+_TIME_AFTER = (
+    re.compile(rf"^(?:time|the time) (?:will it be|is it|would it be) in {_SPAN}$"),
+    re.compile(rf"^(?:time|the time) (?:was it|it was) {_SPAN} ago$"),
+    re.compile(rf"^(?:time|the time) (?:will it be|is it) {_SPAN} from now$"),
+)
+
+
+def _time_after(text: str, now: datetime) -> Answer | None:
+    """ "what time will it be in 45 minutes" → "In 45 minutes it will be 3:42 AM." (the
+    base said 3:02 AM); "what time was it 3 hours ago"."""
+    for pattern in _TIME_AFTER:
+        if hit := pattern.match(text):
+            break
+    else:
+        return None
+    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
+    n += 0.5 if hit["half"] else 0.0
+    minutes = n * (60 if hit["unit"].startswith("hour") else 1)
+    if minutes > 7 * 24 * 60:
+        return None  # a time a week away is a date question
+    ago = text.endswith(" ago")
+    moment = now + timedelta(minutes=-minutes if ago else minutes)
+    said = f"{hit['n']} {hit['unit']}{hit['half'] or ''}"
+    day = "" if moment.date() == now.date() else f" on {moment:%A}"
+    if ago:
+        return Answer(f"{said.capitalize()} ago it was {_clock(moment)}{day}.", "date")
+    return Answer(f"In {said} it will be {_clock(moment)}{day}.", "date")
