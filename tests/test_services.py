@@ -14,7 +14,12 @@ from sage.catalog import ModelCache
 from sage.config import DEFAULT_UNITS, VERBS, Config, ServicesConfig
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
-from sage.services.control import ActionResult, ServiceControl, SystemctlExecutor
+from sage.services.control import (
+    RECENT_UNIT_S,
+    ActionResult,
+    ServiceControl,
+    SystemctlExecutor,
+)
 from sage.trust.store import Store
 
 PRIVILEGED = {"start", "stop", "restart"}
@@ -98,6 +103,21 @@ def test_what_sage_says_comes_from_the_result() -> None:
         "I couldn't restart nginx: Job for nginx.service failed."
     )
     assert control(RecordingExecutor()).answer("is ssh running", 0.0) == "ssh is running."
+
+
+def test_it_is_the_unit_just_asked_about() -> None:
+    """ "Is nginx running?" then "Restart it." (the base said "I'm sorry, but I can't
+    assist with that."): read back by name, so nothing runs on a guess."""
+    executor = RecordingExecutor()
+    services = control(executor)
+    assert services.answer("Is nginx running?", 0.0) == "nginx is running."
+    assert services.answer("Restart it.", 20.0) == "Restart nginx? Say yes to confirm."
+    assert services.confirm("yes", 22.0) == "nginx restarted."
+    assert services.answer("Is it running?", 30.0) == "nginx is running."
+    assert services.answer("Restart it.", 30.0 + RECENT_UNIT_S + 1) is None  # too long ago
+    assert control(RecordingExecutor()).answer("Restart it.", 0.0) is None  # nothing asked
+    assert executor.calls == [("status", "nginx.service"), ("restart", "nginx.service"),
+                              ("status", "nginx.service")]  # fmt: skip
 
 
 def test_the_state_of_a_service_not_on_the_list_is_never_guessed() -> None:

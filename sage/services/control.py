@@ -60,6 +60,11 @@ _ALL_RUNNING = re.compile(
     r"services|check (?:all )?(?:the |my )?services)\W*$", re.I)  # fmt: skip
 """The state of every unit on the list, asked systemd one by one."""
 _SYNONYMS = {"bounce": "restart", "shutdown": "stop", "shut down": "stop", "turn off": "stop"}
+_PRONOUNS = frozenset({"it", "that", "this", "that one", "this one", "the service",
+                       "it again", "that again", "the same one"})  # fmt: skip
+RECENT_UNIT_S = 60.0
+"""How long "restart it" means the unit last asked about ("is nginx running?"); the read
+back of a critical unit still names it before anything runs."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ class ServiceControl:
         self._executor = executor
         self._audit = audit
         self._pending: _Pending | None = None
+        self._recent: tuple[UnitConfig, float] | None = None
+        """The unit last asked about, and when."""
         self._names: dict[str, UnitConfig] = {}
         for unit in config.units:
             for name in (unit.name, unit.short_name, *unit.aliases):
@@ -171,13 +178,17 @@ class ServiceControl:
         words = f" {_normal(text)} "
         return any(f" {name} " in words for name in self._names)
 
-    def parse(self, text: str) -> Intent | None:
-        """The pattern path: a unit request in plain words, or None."""
+    def parse(self, text: str, now: float) -> Intent | None:
+        """The pattern path: a unit request in plain words, or None. "It" is the unit
+        asked about in the last minute ("is nginx running?" then "restart it")."""
         verb, name = "", ""
         if match := _ACTION.search(text):
             verb, name = match["verb"].lower(), match["name"]
         elif match := _STATUS.search(text):
             verb, name = "status", match["name"] or match["name2"] or match["name3"]
+        recent = self._recent
+        if name.strip().lower() in _PRONOUNS and recent and now - recent[1] <= RECENT_UNIT_S:
+            name = recent[0].short_name
         running = _RUNNING.match(text)
         asked_running = running is not None and running["name"].lower() not in _NOT_A_SERVICE
         if not name or not (
@@ -226,7 +237,7 @@ class ServiceControl:
             said = [self.request(text, self.intent("status", u.name, "pattern"), now)
                     for u in self.config.units if "status" in u.verbs]  # fmt: skip
             return " ".join(said) or "I'm not allowed to check any services."
-        intent = self.parse(text)
+        intent = self.parse(text, now)
         if intent is None:
             return None
         names = [n for n in re.split(r",\s*|\s+and\s+", intent.spoken) if n.strip()]
@@ -239,6 +250,8 @@ class ServiceControl:
     def request(self, text: str, intent: Intent, now: float) -> str:
         """Check an intent against the allowlist; read back, or act."""
         unit = intent.unit
+        if unit is not None:
+            self._recent = (unit, now)
         if unit is None:
             self._log(text, intent.source, intent.verb, intent.spoken, "refused", "not allowlisted")
             verb = "check" if intent.verb == "status" else "control"
