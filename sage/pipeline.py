@@ -484,6 +484,8 @@ class Pipeline:
             question, exact = text, deterministic.answer(text, now)
         if exact is None and last is not None and fresh(last):
             question, exact = deterministic.follow_up(text, last[0], now) or (text, None)
+        if exact is None and self._last_reply:  # "how many years ago was that?"
+            question, exact = deterministic.that_year(text, self._last_reply, now) or (text, None)
         if exact is not None and exact.unfinished is not None:
             self._unfinished = (exact.unfinished, now)
         elif exact is not None:

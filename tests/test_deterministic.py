@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sage.cascade.deterministic import answer, follow_up
+from sage.cascade.deterministic import answer, follow_up, that_year
 
 SATURDAY = datetime(2026, 11, 21, 15, 5)
 
@@ -97,6 +97,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How long until 7 in the morning?", "15 hours and 55 minutes until 7 AM."),
         # the base said 3:02 AM for "in 45 minutes" at 2:57 AM
         ("What time will it be in 45 minutes?", "In 45 minutes it will be 3:50 PM."),
+        ("How many years ago was 1969?", "1969 was 57 years ago."),
+        (
+            "How old is someone born in 1990?",
+            "Someone born in 1990 is 35, or 36 once their birthday has come this year.",
+        ),
         ("What time was it 3 hours ago?", "3 hours ago it was 12:05 PM."),
         ("what time will it be in an hour and a half", "In an hour and a half it will be 4:35 PM."),
         ("what time will it be in 10 hours", "In 10 hours it will be 1:05 AM on Sunday."),
@@ -313,6 +318,17 @@ def test_a_follow_up_changes_one_part_of_the_last_question(
 )
 def test_what_does_not_follow_on_passes(previous: str, said: str) -> None:
     assert follow_up(said, previous, SATURDAY) is None
+
+
+def test_that_year_is_the_one_the_last_reply_named() -> None:
+    """The base said "The Titanic sank on April 15, 1912." and then, asked "How many years
+    ago was that?", "That was 100 years ago."."""
+    found = that_year("How many years ago was that?", "The Titanic sank on April 15, 1912.",
+                      SATURDAY)  # fmt: skip
+    assert found is not None and found[1].reply == "1912 was 114 years ago."
+    assert that_year("How long ago was that?", "It was built in 1889 and 1890.", SATURDAY) is None
+    assert that_year("How many years ago was it?", "It sank in 1912.", SATURDAY) is None
+    assert that_year("What's that in Celsius?", "It sank in 1912.", SATURDAY) is None
 
 
 def test_again_draws_again() -> None:

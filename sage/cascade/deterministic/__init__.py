@@ -30,7 +30,7 @@ from sage.cascade.deterministic.units import convert
 from sage.cascade.deterministic.words import chance, spelling
 from sage.patterns.matcher import normalise
 
-__all__ = ["Answer", "answer", "follow_up"]
+__all__ = ["Answer", "answer", "follow_up", "that_year"]
 
 _PREFIX = re.compile(
     r"^(?:hey sage |sage )?(?:please )?(?:(?:what is|what's|whats|how much is|calculate|compute"
@@ -125,6 +125,23 @@ def follow_up(transcript: str, previous: str, now: datetime) -> tuple[str, Answe
                     and question != asked):  # fmt: skip
                 return question, found
     return None
+
+
+_YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
+_THAT = re.compile(r"\bthat\b")
+
+
+def that_year(transcript: str, reply: str, now: datetime) -> tuple[str, Answer] | None:
+    """ "How many years ago was that?" after a reply that names one year ("The Titanic
+    sank on April 15, 1912."; the base then said "That was 100 years ago."), as the
+    question about that year and its answer; None otherwise."""
+    said = normalise(transcript)
+    years = set(_YEAR.findall(reply))
+    if len(years) != 1 or not _THAT.search(said):
+        return None
+    question = _THAT.sub(years.pop(), said, count=1)
+    found = answer(question, now)
+    return (question, found) if found is not None and found.kind == "date" else None
 
 
 def _core(transcript: str) -> str:

@@ -220,12 +220,49 @@ def dates(text: str, now: datetime) -> Answer | None:
         return (
             _about_today(text, today)
             or _leap_year(text, today)
+            or _years(text, today)
             or _until(text, today)
             or _spans(text, today)
             or _on_day(text, today)
         )
     except _NoSuchDay as exc:  # "how many days until february 30"
         return Answer(str(exc), "date")
+
+
+_YEARS_AGO = re.compile(
+    r"^how (?:many years ago|long ago) (?:was|did|is) (?:it |the year )?(?P<year>\d{4})"
+    r"|^how many years (?:has it been )?(?:since|until|till|to|before) (?:the year )?"
+    r"(?P<other>\d{4})$"
+)
+_BORN_IN = re.compile(
+    r"^how old (?:is|would be|will be) (?:someone|somebody|a person|a child|a baby) born in "
+    r"(?P<year>\d{4})$|^how old (?:would|will|am) i (?:be )?if i (?:was|were|am) born in "
+    r"(?P<mine>\d{4})$"
+)
+
+
+def _years(text: str, today: date) -> Answer | None:
+    """ "how many years ago was 1912" → "1912 was 114 years ago." (the base said 100, after
+    saying the Titanic sank in 1912); "how old is someone born in 1990"."""
+    if hit := _BORN_IN.match(text):
+        year = int(hit["year"] or hit["mine"])
+        age = today.year - year
+        if not 0 < age < 130:
+            return None
+        who, whose = ("You'd be", "your") if hit["mine"] else (f"Someone born in {year} is",
+                                                                "their")  # fmt: skip
+        return Answer(f"{who} {age - 1}, or {age} once {whose} birthday has come this year.",
+                      "date")  # fmt: skip
+    if (hit := _YEARS_AGO.match(text)) is None:
+        return None
+    year = int(hit["year"] or hit["other"])
+    span = today.year - year
+    years = f"{abs(span)} year{'s' * (abs(span) != 1)}"
+    if span > 0:
+        return Answer(f"{year} was {years} ago.", "date")
+    if span < 0:
+        return Answer(f"{year} is {years} from now.", "date")
+    return Answer(f"{year} is this year.", "date")
 
 
 def _about_today(text: str, today: date) -> Answer | None:
