@@ -234,8 +234,9 @@ def test_bad_rule_files_name_the_problem(tmp_path: Path, body: str, message: str
         load_rules([write_rules(tmp_path, body)])
 
 
-def test_a_rule_may_be_heard_by_whisper_only(tmp_path: Path) -> None:
-    """Out of the grammar and the hotword prompt, still matched on transcripts."""
+def test_a_rule_may_stay_out_of_the_hotwords_or_the_grammar(tmp_path: Path) -> None:
+    """hotwords = false: out of whisper's prompt; whisper_only: out of the grammar too;
+    both still matched on transcripts."""
     body = """
 [[rule]]
 name = "bins"
@@ -245,16 +246,25 @@ replies = ["Thursday."]
 
 [[rule]]
 name = "pets"
-whisper_only = true
+hotwords = false
 templates = ["can dogs eat {food}"]
 slots.food = { grapes = ["raisins"] }
 replies = ["No."]
+
+[[rule]]
+name = "cooking"
+whisper_only = true
+templates = ["how hot should {meat} be"]
+slots.meat = { chicken = ["turkey"] }
+replies = ["165."]
 """
     rules = load_rules([write_rules(tmp_path, body)])
     assert hotwords_for(rules) == "SAGE, recycling, the recycling"
     jsgf = compile_jsgf(rules, known=lambda word: True)
-    assert "recycling" in jsgf and "dogs" not in jsgf
-    assert PatternMatcher(rules).match("can dogs eat raisins", NOW) is not None
+    assert "recycling" in jsgf and "raisins" in jsgf and "turkey" not in jsgf
+    matcher = PatternMatcher(rules)
+    assert matcher.match("can dogs eat raisins", NOW) is not None
+    assert matcher.match("how hot should turkey be", NOW) is not None  # still a rule
 
 
 def test_unknown_responder(tmp_path: Path) -> None:

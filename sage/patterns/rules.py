@@ -9,12 +9,13 @@ A template is plain words plus four forms:
 * ``...``         one or more words of any kind ("remind me ..."). Such a template is
                   matched on transcripts only: the ASR grammar has no free text.
 
-A rule with ``whisper_only = true`` is matched on whisper's transcript only: it is left
-out of the grammar of ASR tier 1 and of whisper's hotword prompt (``[asr]
-whisper_hotwords``). That suits questions in ordinary words that whisper hears well: the
-pet-food and cooking rules made the grammar tier 50 % slower on every utterance (75 to
-118 ms), and in the hotword prompt their foods made a telephone-band "capital" heard as
-"macadamia".
+Two keys say how a rule is heard. ``hotwords = false`` keeps its slot values out of
+whisper's hotword prompt (``[asr] whisper_hotwords``): ordinary words, which a long
+prompt only biases whisper towards (with the foods in it, a telephone-band "capital" was
+heard as "macadamia"). ``whisper_only = true`` also leaves it out of the grammar of ASR
+tier 1, for long questions that whisper hears well: the cooking rules made the grammar
+tier about 50 % slower on every utterance. The pet-food rule stays in the grammar,
+which hears "can dogs eat grapes" where whisper once heard "Can dogs eat great?".
 
 Example::
 
@@ -54,6 +55,8 @@ class Rule:
     """slot → canonical value → spoken synonyms (the value itself is always one)."""
     description: str = ""
     """What this rule does, for "what can you do"."""
+    hotwords: bool = True
+    """Whether the slot values go into whisper's hotword prompt."""
     whisper_only: bool = False
     """Matched on whisper's transcript only: not in the grammar, not in the hotwords."""
     patterns: tuple[re.Pattern[str], ...] = field(default=(), compare=False)
@@ -131,7 +134,16 @@ def load_rules(paths: list[Path]) -> list[Rule]:
     return [rule for _, _, rule in sorted(by_name.values(), key=lambda e: e[:2])]
 
 
-_KEYS = {"name", "templates", "replies", "responder", "slots", "description", "whisper_only"}
+_KEYS = {
+    "name",
+    "templates",
+    "replies",
+    "responder",
+    "slots",
+    "description",
+    "hotwords",
+    "whisper_only",
+}
 
 
 def _parse_rule(table: dict[str, Any], where: str) -> Rule:
@@ -146,8 +158,9 @@ def _parse_rule(table: dict[str, Any], where: str) -> Rule:
         raise ConfigError(f"rule {name}: templates must be a non-empty list")
     if not table.get("replies") and not table.get("responder"):
         raise ConfigError(f"rule {name}: needs replies or a responder")
-    if not isinstance(table.get("whisper_only", False), bool):
-        raise ConfigError(f"rule {name}: whisper_only must be true or false")
+    for key in ("hotwords", "whisper_only"):
+        if not isinstance(table.get(key, False), bool):
+            raise ConfigError(f"rule {name}: {key} must be true or false")
     slots = {
         slot: {value: tuple(spoken) for value, spoken in values.items()}
         for slot, values in table.get("slots", {}).items()
@@ -159,6 +172,7 @@ def _parse_rule(table: dict[str, Any], where: str) -> Rule:
         responder=table.get("responder", ""),
         slots=slots,
         description=table.get("description", ""),
+        hotwords=table.get("hotwords", True) and not table.get("whisper_only", False),
         whisper_only=table.get("whisper_only", False),
         patterns=tuple(compile_template(name, t, slots) for t in templates),
     )

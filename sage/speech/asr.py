@@ -315,9 +315,9 @@ class SpeechRecognizer:
 
 def hotwords_for(rules: list[Rule]) -> str:
     """The vocabulary that biases whisper: the assistant's name and the slot values of
-    every rule but those matched on whisper's transcript only."""
+    every rule that has not opted out."""
     words = ["SAGE"]
-    for rule in (r for r in rules if not r.whisper_only):
+    for rule in (r for r in rules if r.hotwords):
         for values in rule.slots.values():
             for value, spoken in values.items():
                 words.extend((value, *spoken))
