@@ -85,6 +85,10 @@ def matcher() -> PatternMatcher:
         ("Remember that my car is on level 3.", "no_lists", None),
         ("Next song.", "no_media", None),  # the base named a Beatles song it was not playing
         ("Play some jazz.", "no_media", None),  # the base answered it, 3 s later
+        ("What's the humidity?", "no_internet", None),  # the base said "currently 50%"
+        ("Turn the heat up.", "no_devices", None),  # it said "use a stove or oven"
+        ("Call me David.", "told_name", None),  # not "I can't make calls"
+        ("Call Mom.", "no_calls", None),
         ("Play a game with me.", None, None),
         ("Goodnight.", "goodbye", "Goodbye."),  # one word, as whisper writes it
         ("How do I add numbers to a list in Python?", None, None),
