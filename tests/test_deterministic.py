@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sage.cascade.deterministic import answer, follow_up, that_year
+from sage.cascade.deterministic.seasons import season_start
 
 SATURDAY = datetime(2026, 11, 21, 15, 5)
 
@@ -98,6 +99,12 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # the base said 3:02 AM for "in 45 minutes" at 2:57 AM
         ("What time will it be in 45 minutes?", "In 45 minutes it will be 3:50 PM."),
         ("How many years ago was 1969?", "1969 was 57 years ago."),
+        # the base said "There are 4 weeks until summer." in November
+        (
+            "How many weeks until summer?",
+            "30 weeks and 2 days until the summer solstice, Monday, June 21, 2027.",
+        ),
+        ("When does winter start?", "The winter solstice is Monday, December 21."),
         (
             "How old is someone born in 1990?",
             "Someone born in 1990 is 35, or 36 once their birthday has come this year.",
@@ -341,3 +348,14 @@ def test_a_weekday_says_when_the_weekend_starts() -> None:
     found = answer("Is it a weekend?", tuesday)
     assert found is not None
     assert found.reply == "No, it's Tuesday. The weekend starts on Saturday, in 4 days."
+
+
+def test_equinoxes_and_solstices_are_at_their_published_instants() -> None:
+    """Meeus's algorithm against the instants published for 2024 and 2026 (UTC)."""
+    published = {
+        (2024, 0): datetime(2024, 3, 20, 3, 6), (2024, 3): datetime(2024, 12, 21, 9, 20),
+        (2026, 1): datetime(2026, 6, 21, 8, 24), (2026, 2): datetime(2026, 9, 23, 0, 5),
+    }  # fmt: skip
+    for (year, event), instant in published.items():
+        computed = season_start(year, event).replace(tzinfo=None)
+        assert abs((computed - instant).total_seconds()) < 180, (year, event, computed)

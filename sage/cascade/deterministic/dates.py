@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from sage.cascade.deterministic.answer import Answer
+from sage.cascade.deterministic.seasons import EVENTS, SEASONS, season_start
 
 
 class _NoSuchDay(Exception):
@@ -51,6 +52,14 @@ _ON_DAY = (
     ),
     re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
     re.compile(r"^when (?:is|was|will be) (?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"),
+    re.compile(
+        r"^when (?:does|did|will) (?P<when>spring|summer|autumn|fall|winter) "
+        r"(?:start|begin)" + _WHICH_YEAR + "$"
+    ),
+    re.compile(
+        r"^(?P<when>(?:the )?(?:first day|start|beginning) of (?:spring|summer|autumn|fall"
+        r"|winter))" + _WHICH_YEAR + "$"
+    ),
 )
 _WEEK = re.compile(
     r"^(?:the )?(?:current )?week (?:of the year |number )?(?:is it|is this|are we in)(?: now)?$"
@@ -126,6 +135,18 @@ _FIXED = {
 }  # fmt: skip
 
 
+_SEASON_START = re.compile(r"^(?:the )?(?:first day of |start of |beginning of )?")
+_SEASON_EVENTS = {**{event: i for i, event in enumerate(EVENTS)}, **SEASONS,
+                  "vernal equinox": 0, "fall equinox": 2, "autumnal equinox": 2,
+                  "longest day": 1, "shortest day": 3}  # fmt: skip
+
+
+def _season(when: str) -> int | None:
+    """ "summer", "the first day of winter", "the spring equinox" → which equinox or
+    solstice (0 March ... 3 December)."""
+    return _SEASON_EVENTS.get(_SEASON_START.sub("", when, count=1))
+
+
 def _month_mark(when: str, today: date) -> date | None:
     """ "next month" (also "month": "until next month" arrives without its "next"), "the
     end of the month", "the end of the year"."""
@@ -171,7 +192,13 @@ def _target_date(when: str, today: date, year: int = 0) -> tuple[date, str] | No
         raise _NoSuchDay(f"I don't know the date of your {when[3:]}. Ask me how many days "
                          "until the date itself.")  # fmt: skip
     given_year = 0
-    if when in _EASTER_OFFSETS:
+    if (event := _season(when)) is not None:  # the base said 4 weeks until summer in November
+        name = f"the {EVENTS[event]}"
+
+        def in_year(year: int) -> date:
+            return season_start(year, event).astimezone().date()  # the host's own day
+
+    elif when in _EASTER_OFFSETS:
         name = "Easter" if when.startswith("easter s") else when.title()
 
         def in_year(year: int) -> date:
