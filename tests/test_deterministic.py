@@ -4,13 +4,13 @@ passes."""
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from sage.cascade.deterministic import answer, follow_up, that_year
-from sage.cascade.deterministic.seasons import season_start
+from sage.cascade.deterministic.sky import moon, next_moon, season_start
 
 SATURDAY = datetime(2026, 11, 21, 15, 5)
 
@@ -105,6 +105,9 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
             "30 weeks and 2 days until the summer solstice, Monday, June 21, 2027.",
         ),
         ("When does winter start?", "The winter solstice is Monday, December 21."),
+        # the base invented "December 21" for the next full moon (November 24, 2026)
+        ("When is the next full moon?", "The full moon is Tuesday, November 24."),
+        ("What's the date of the next new moon?", "The new moon is Wednesday, December 9."),
         (
             "How old is someone born in 1990?",
             "Someone born in 1990 is 35, or 36 once their birthday has come this year.",
@@ -359,3 +362,17 @@ def test_equinoxes_and_solstices_are_at_their_published_instants() -> None:
     for (year, event), instant in published.items():
         computed = season_start(year, event).replace(tzinfo=None)
         assert abs((computed - instant).total_seconds()) < 180, (year, event, computed)
+
+
+def test_full_and_new_moons_are_at_their_published_instants() -> None:
+    """Meeus's example 49.a (the new moon of February 1977, in dynamical time) and the
+    published full moons of 2026 (UTC)."""
+    assert abs(moon(-283) - datetime(1977, 2, 18, 3, 37, 42, tzinfo=UTC)) < timedelta(minutes=2)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    full = [next_moon(start + timedelta(days=29.53 * n), full=True) for n in range(13)]
+    published = ["01-03 10:03", "02-01 22:09", "03-03 11:38", "04-02 02:12", "05-01 17:23",
+                 "05-31 08:45", "06-29 23:57", "07-29 14:36", "08-28 04:18", "09-26 16:49",
+                 "10-26 04:12", "11-24 14:53", "12-24 01:28"]  # fmt: skip
+    for instant, said in zip(full, published, strict=True):
+        expected = datetime.strptime(f"2026-{said}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        assert abs(instant - expected) < timedelta(minutes=3), (instant, said)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sage.cascade.deterministic.answer import Answer
-from sage.cascade.deterministic.seasons import EVENTS, SEASONS, season_start
+from sage.cascade.deterministic.sky import EVENTS, SEASONS, next_moon, season_start
 
 
 class _NoSuchDay(Exception):
@@ -48,7 +48,7 @@ _ON_DAY = (
     re.compile(
         r"^(?:was |is |will be )?(?:the )?(?:day of the week|day|date) "
         r"(?:is it |was it |will it be |is |was |will be )?"
-        r"(?:on )?(?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"
+        r"(?:on |of )?(?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"
     ),
     re.compile(r"^(?P<when>today|tomorrow|yesterday)'?s? (?:day|date)$"),
     re.compile(r"^when (?:is|was|will be) (?P<when>[a-z0-9' ]+?)" + _WHICH_YEAR + "$"),
@@ -141,6 +141,9 @@ _SEASON_EVENTS = {**{event: i for i, event in enumerate(EVENTS)}, **SEASONS,
                   "longest day": 1, "shortest day": 3}  # fmt: skip
 
 
+_MOONS = {"full moon": "full", "new moon": "new"}
+
+
 def _season(when: str) -> int | None:
     """ "summer", "the first day of winter", "the spring equinox" → which equinox or
     solstice (0 March ... 3 December)."""
@@ -191,6 +194,10 @@ def _target_date(when: str, today: date, year: int = 0) -> tuple[date, str] | No
     if when.startswith("my "):  # the base said "There are 10 days until your birthday."
         raise _NoSuchDay(f"I don't know the date of your {when[3:]}. Ask me how many days "
                          "until the date itself.")  # fmt: skip
+    phase = _MOONS.get(when.removeprefix("the ").removeprefix("next "))
+    if phase is not None:  # the base invented "December 21" for the next full moon
+        midnight = datetime.combine(today, time()).astimezone()  # the host's own day
+        return next_moon(midnight, phase == "full").astimezone().date(), f"the {phase} moon"
     given_year = 0
     if (event := _season(when)) is not None:  # the base said 4 weeks until summer in November
         name = f"the {EVENTS[event]}"
