@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sage.cascade.sentences import clean_for_speech, split_sentences
+from sage.cascade.sentences import CODE_LEFT_OUT, clean_for_speech, split_sentences
 
 
 def tokens(text: str, size: int = 3) -> list[str]:
@@ -26,7 +26,11 @@ def tokens(text: str, size: int = 3) -> list[str]:
         ("**Bold** and `code` here.", ["Bold and code here."]),
         (
             "Use the time module. Here's how:\n```python\nimport time\n```\nThat waits.",
-            ["Use the time module."],  # the answer ends before the code block
+            ["Use the time module.", CODE_LEFT_OUT],  # the answer ends before the code
+        ),
+        (
+            "Here you can use this function:\n\n```python\ndef f():\n```",
+            ["Here you can use this function:", CODE_LEFT_OUT],  # said, as a first clause
         ),
         # a line ends a sentence (a song without a full stop ran to the token limit), and
         # a list's numbering is not read out

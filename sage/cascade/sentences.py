@@ -11,17 +11,21 @@ from collections.abc import Generator, Iterable
 # unless a digit or a single letter comes before the dot ("3." may go on as "3.5", "e." as
 # "e.g."). A line break ends one too: a poem's lines, a list's items, a song's verses
 # (without it a song with no full stop ran on to the token limit as one sentence); not
-# after a colon, whose line leads in to what follows (perhaps a code block, not spoken).
+# after a colon, whose line leads in to what follows (perhaps a code block, not spoken),
+# nor at a blank line.
 _NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bvs)"
 _NOT_NUMBERING = r"(?<!^\d)(?<!\n\d)(?<!^\d\d)(?<!\n\d\d)"
 _END = re.compile(
     _NOT_ABBREVIATION
     + r"(?:"
     + _NOT_NUMBERING
-    + r"[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$|(?<!:)\n)"
+    + r"[.!?]+[\"')\]]*\s|(?<!\d)(?<!\b[a-z])[.!?]+[\"')\]]*$|(?<![:\n])\n)"
 )
 _CLAUSE = re.compile(r"[,;:]\s")
 _CODE_FENCE = "```"
+CODE_LEFT_OUT = "The answer goes on in code, which I can't read out well."
+"""Said where a code block starts: the listener knows there was more, and a first
+clause already spoken ("To check if a number is prime in Python,") is not left hanging."""
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*(?:[-•]|\d+[.)])\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
 
 
@@ -45,7 +49,8 @@ def split_sentences(
     for piece in pieces:
         buffer += piece
         # Code is no use read out: the answer ends at the last sentence before a code
-        # block, and the unfinished lead-in ("Here's how you can do it:") is dropped.
+        # block, the unfinished lead-in ("Here's how you can do it:") is dropped, and
+        # SAGE says that code followed.
         fence = buffer.find(_CODE_FENCE)
         if fenced := fence >= 0:
             buffer = buffer[:fence]
@@ -57,6 +62,7 @@ def split_sentences(
                 first, clause_words = False, 0
                 yield sentence
         if fenced:
+            yield CODE_LEFT_OUT
             return
     rest = _speech_text(buffer)
     if rest:
