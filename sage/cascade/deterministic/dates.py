@@ -92,9 +92,9 @@ _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow
              "the day before yesterday": -2}  # fmt: skip
 
 
-def _named_day(when: str, today: date, year: int = 0) -> tuple[date, str] | None:
+def _named_day(when: str, today: date, asked_year: int = 0) -> tuple[date, str] | None:
     """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date (the
-    next one, or the one in ``year``)."""
+    next one, or the one in ``asked_year``)."""
     if when in _RELATIVE:
         return today + timedelta(days=_RELATIVE[when]), when.capitalize()
     first, _, rest = when.partition(" ")
@@ -103,7 +103,7 @@ def _named_day(when: str, today: date, year: int = 0) -> tuple[date, str] | None
         return today - timedelta(days=behind), f"Last {rest.capitalize()}"
     if first in ("next", "this") and rest in _WEEKDAYS:
         return _coming(rest, today), f"{first.capitalize()} {rest.capitalize()}"
-    return _target_date(when, today, year)
+    return _target_date(when, today, asked_year)
 
 
 def _coming(weekday: str, today: date) -> date:
@@ -179,8 +179,8 @@ def _easter(year: int) -> date:
     return date(year, month, (h + l - 7 * m + 33 * month + 19) % 32)
 
 
-def _target_date(when: str, today: date, year: int = 0) -> tuple[date, str] | None:
-    """The next date (today included) that ``when`` names, or the one in ``year``: a
+def _target_date(when: str, today: date, asked_year: int = 0) -> tuple[date, str] | None:
+    """The next date (today included) that ``when`` names, or the one in ``asked_year``: a
     weekday, a holiday, a day of a month, a date with its year. A day that no month has
     ("february 30") raises _NoSuchDay."""
     if when in _WEEKDAYS:
@@ -236,7 +236,7 @@ def _target_date(when: str, today: date, year: int = 0) -> tuple[date, str] | No
         def in_year(year: int) -> date:
             return date(year, month, day)
 
-    asked = given_year or year
+    asked = given_year or asked_year
     for candidate in [asked] if asked else range(today.year, today.year + 9):
         try:  # February 29 waits for a leap year
             target = in_year(candidate)
