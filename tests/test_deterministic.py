@@ -42,7 +42,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("what is the square root of minus 4", "I can't give a real number for that."),
         ("what is 10 to the power of 99", "That number is too large to say usefully."),
         ("what is 2 to the power of minus 2", "2 to the power of minus 2 is 0.25."),
-        ("How many feet in 3 meters?", "3 meters is 9.843 feet."),
+        ("How many feet in 3 meters?", "3 meters is 9.843 feet, or 9 feet 10 inches."),
         ("Convert 5 miles to kilometers.", "5 miles is 8.047 kilometers."),
         (
             "What is 100 degrees Fahrenheit in Celsius?",
@@ -208,6 +208,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ),  # half up, not to even
         ("round 1250 to the nearest hundred", "1250 rounded to the nearest hundred is 1300."),
         ("How many cups in a quart?", "1 quart is 4 cups."),
+        # the base said 177.18 for 5 feet 10 inches, and January 2 for the day after Christmas
+        ("What's 5 feet 10 inches in centimeters?", "5 feet 10 inches is 177.8 centimeters."),
+        ("How tall is 180 cm in feet?", "180 centimeters is 5.906 feet, or 5 feet 11 inches."),
+        ("What's the day after Christmas?", "The day after Christmas is Saturday, December 26."),
+        ("Is next year a leap year?", "No, 2027 is not a leap year."),
         # the base said "Yes, 17 is an odd number." and 12 for the average of 4, 8 and 15
         ("Is 17 an even number?", "No, 17 is an odd number."),
         ("What's the average of 4, 8 and 15?", "The average of 4, 8 and 15 is 9."),

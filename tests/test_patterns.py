@@ -42,6 +42,7 @@ def matcher() -> PatternMatcher:
         ("What temperature should I cook chicken to?", "cook_poultry", None),
         ("How hot should a burger be inside?", "cook_ground_meat", None),
         ("What's the safe internal temperature for pork?", "cook_whole_cuts", None),
+        ("What temperature should pork be cooked to?", "cook_whole_cuts", None),
         ("What temperature should I reheat leftovers to?", "reheat_leftovers", None),
         ("Sage?", "greeting", None),
         ("What time is it?", "time", "It's 3:05 PM."),

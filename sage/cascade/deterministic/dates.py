@@ -38,7 +38,11 @@ _IN_DAYS = re.compile(
 _WHICH_YEAR = r"(?: (?P<year>this year|next year|last year|in \d{4}))?"
 """A year asked for: "when is easter next year" (the base said April 19 for March 28)."""
 _ON_DAY = (
-    re.compile(r"^(?:is |was |will be )?(?P<when>the day (?:after tomorrow|before yesterday))$"),
+    re.compile(
+        r"^(?:is |was |will be )?(?P<when>the day (?:after|before) [a-z0-9' ]+?)"
+        + _WHICH_YEAR
+        + "$"
+    ),
     # "what day is christmas on this year": the base gave the date, not the day, and said
     # New Year's Day 2026 was a Monday
     re.compile(
@@ -92,6 +96,9 @@ _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow
              "the day before yesterday": -2}  # fmt: skip
 
 
+_NEXT_TO = re.compile(r"^the day (?P<side>after|before) (?P<day>.+)$")
+
+
 def _named_day(when: str, today: date, asked_year: int = 0) -> tuple[date, str] | None:
     """ "tomorrow", "last friday", "next friday", "christmas", "march 3rd" → a date (the
     next one, or the one in ``asked_year``)."""
@@ -103,6 +110,12 @@ def _named_day(when: str, today: date, asked_year: int = 0) -> tuple[date, str] 
         return today - timedelta(days=behind), f"Last {rest.capitalize()}"
     if first in ("next", "this") and rest in _WEEKDAYS:
         return _coming(rest, today), f"{first.capitalize()} {rest.capitalize()}"
+    if hit := _NEXT_TO.match(when):  # the base said January 2 for the day after Christmas
+        found = _target_date(hit["day"], today, asked_year)
+        if found is None:
+            return None
+        step = 1 if hit["side"] == "after" else -1
+        return found[0] + timedelta(days=step), f"The day {hit['side']} {found[1]}"
     return _target_date(when, today, asked_year)
 
 
@@ -376,7 +389,9 @@ def _last(when: str, today: date) -> tuple[date, str] | None:
     return found
 
 
-_LEAP = re.compile(r"^(?:is|was|will) (?P<year>\d{1,4}) (?:be )?a leap year$")
+_LEAP = re.compile(
+    r"^(?:is|was|will) (?P<year>\d{1,4}|this year|next year|last year) (?:be )?a leap year$"
+)
 _NEXT_LEAP = re.compile(r"^(?:when is |when's )?(?:the )?next leap year$")
 
 
@@ -387,7 +402,9 @@ def _leap_year(text: str, today: date) -> Answer | None:
         return Answer(f"The next leap year is {year}.", "date")
     if (hit := _LEAP.match(text)) is None:
         return None
-    year = int(hit["year"])
+    offsets = {"this year": 0, "next year": 1, "last year": -1}
+    said = hit["year"]
+    year = today.year + offsets[said] if said in offsets else int(said)
     verb = "was" if year < today.year else "is"
     if calendar.isleap(year):
         return Answer(f"Yes, {year} {verb} a leap year.", "date")

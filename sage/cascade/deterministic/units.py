@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from sage.cascade.deterministic.answer import NUMBER, Answer, spoken_number
 
@@ -74,14 +75,35 @@ _CONVERSIONS = (
         rf"|(?:a |an |one )?(?P<n>{NUMBER})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        rf"^(?:convert )?(?P<n>{NUMBER}) (?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+        rf"^(?:convert |how (?:tall|long|far|heavy|big) is )?(?P<n>{NUMBER}) "
+        r"(?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
     ),
     re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{NUMBER}) (?P<from>[a-z ]+?)$"),
 )
 
 
+_FEET_AND_INCHES = re.compile(
+    rf"\b(?P<ft>\d+) (?:feet|foot) (?:and )?(?P<in>{NUMBER}) inch(?:es)?\b"
+)
+"""A height as it is said: "5 feet 10 inches in centimeters" (the base said 177.18)."""
+
+
 def convert(text: str) -> Answer | None:
-    """ "how many feet in 3 meters" → "3 meters is 9.843 feet."."""
+    """ "how many feet in 3 meters" → "3 meters is 9.843 feet."; a height in feet and
+    inches is converted as its inches and said back as it was asked."""
+    height = _FEET_AND_INCHES.search(text)
+    if height is None:
+        return _convert(text)
+    inches = int(height["ft"]) * 12 + float(height["in"].replace(" point ", "."))
+    as_inches = spoken_number(inches).replace(".", " point ")
+    found = _convert(text.replace(height[0], f"{as_inches} inches"))
+    if found is None:
+        return None
+    asked = height[0].replace(" point ", ".")
+    return replace(found, reply=found.reply.replace(f"{spoken_number(inches)} inches", asked, 1))
+
+
+def _convert(text: str) -> Answer | None:
     for pattern in _CONVERSIONS:
         hit = pattern.match(text)
         if hit is None:
@@ -108,7 +130,11 @@ def convert(text: str) -> Answer | None:
         given = (
             f"{spoken} {source}" if spoken else f"{spoken_number(amount)} {_plural(source, amount)}"
         )
-        return Answer(f"{given} is {spoken_number(value)} {_plural(target, value)}.", "units")
+        said = f"{spoken_number(value)} {_plural(target, value)}"
+        if target == "foot" and source not in ("foot", "inch") and 1 <= value < 10:
+            feet, inches = divmod(round(value * 12), 12)  # "5.906 feet, 5 feet 11 inches"
+            said += f", or {feet} feet {inches} inches" if inches else f", or {feet} feet"
+        return Answer(f"{given} is {said}.", "units")
     return None
 
 
