@@ -211,6 +211,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         # the base said 177.18 for 5 feet 10 inches, and January 2 for the day after Christmas
         ("What's 5 feet 10 inches in centimeters?", "5 feet 10 inches is 177.8 centimeters."),
         ("How tall is 180 cm in feet?", "180 centimeters is 5.906 feet, or 5 feet 11 inches."),
+        ("convert 32 centimeters to feet", "32 centimeters is 1.05 feet, or 1 foot 1 inch."),
         ("What's the day after Christmas?", "The day after Christmas is Saturday, December 26."),
         ("Is next year a leap year?", "No, 2027 is not a leap year."),
         # the base said "Yes, 17 is an odd number." and 12 for the average of 4, 8 and 15

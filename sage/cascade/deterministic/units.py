@@ -133,7 +133,8 @@ def _convert(text: str) -> Answer | None:
         said = f"{spoken_number(value)} {_plural(target, value)}"
         if target == "foot" and source not in ("foot", "inch") and 1 <= value < 10:
             feet, inches = divmod(round(value * 12), 12)  # "5.906 feet, 5 feet 11 inches"
-            said += f", or {feet} feet {inches} inches" if inches else f", or {feet} feet"
+            said += f", or {feet} {_plural('foot', feet)}"
+            said += f" {inches} {_plural('inch', inches)}" if inches else ""
         return Answer(f"{given} is {said}.", "units")
     return None
 
