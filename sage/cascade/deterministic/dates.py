@@ -154,13 +154,13 @@ _SEASON_EVENTS = {**{event: i for i, event in enumerate(EVENTS)}, **SEASONS,
                   "longest day": 1, "shortest day": 3}  # fmt: skip
 
 
-_MOONS = {"full moon": "full", "new moon": "new"}
-
-
 def _season(when: str) -> int | None:
     """ "summer", "the first day of winter", "the spring equinox" → which equinox or
     solstice (0 March ... 3 December)."""
     return _SEASON_EVENTS.get(_SEASON_START.sub("", when, count=1))
+
+
+_MOONS = {"full moon": "full", "new moon": "new"}
 
 
 def _month_mark(when: str, today: date) -> date | None:
@@ -402,9 +402,7 @@ def _leap_year(text: str, today: date) -> Answer | None:
         return Answer(f"The next leap year is {year}.", "date")
     if (hit := _LEAP.match(text)) is None:
         return None
-    offsets = {"this year": 0, "next year": 1, "last year": -1}
-    said = hit["year"]
-    year = today.year + offsets[said] if said in offsets else int(said)
+    year = _said_year(hit["year"], today)
     verb = "was" if year < today.year else "is"
     if calendar.isleap(year):
         return Answer(f"Yes, {year} {verb} a leap year.", "date")
@@ -429,11 +427,17 @@ def _on_day(text: str, today: date) -> Answer | None:
 
 def _year(hit: re.Match[str], today: date) -> int:
     """The year a question asks about ("next year", "in 2030"), or 0 for the next date."""
-    said = hit.groupdict().get("year") or ""
-    offsets = {"this year": 0, "next year": 1, "last year": -1}
-    if said in offsets:
-        return today.year + offsets[said]
-    return int(said[3:]) if said else 0
+    return _said_year(hit.groupdict().get("year") or "", today)
+
+
+_YEAR_OFFSETS = {"this year": 0, "next year": 1, "last year": -1}
+
+
+def _said_year(said: str, today: date) -> int:
+    """ "next year", "in 2030" or "2030" as a year; "" as 0."""
+    if said in _YEAR_OFFSETS:
+        return today.year + _YEAR_OFFSETS[said]
+    return int(said.removeprefix("in ")) if said else 0
 
 
 def _which(name: str, target: date, today: date) -> str:
