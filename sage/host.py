@@ -7,6 +7,7 @@ on onnxruntime's CUDA provider when it has one), so ``sage status`` can show the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,10 +38,25 @@ def whisper_device() -> tuple[str, str]:
 
 
 def onnx_cuda() -> bool:
-    """onnxruntime here has the CUDA provider (Piper's voice runs on it)."""
+    """onnxruntime here has the CUDA provider (Piper's voice runs on it), its libraries
+    loaded (:func:`preload_cuda`)."""
     import onnxruntime
 
-    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        return False
+    preload_cuda()
+    return True
+
+
+@functools.cache
+def preload_cuda() -> None:
+    """Load CUDA's and cuDNN's libraries for onnxruntime's CUDA and TensorRT providers, from
+    pip's nvidia-* packages where they are (else the system's library path). Without this,
+    a CUDA installed by pip (``onnxruntime-gpu[cuda,cudnn]``, or PyTorch's) is not found:
+    the provider fails to start and onnxruntime falls back to the CPU."""
+    import onnxruntime
+
+    onnxruntime.preload_dlls()
 
 
 def onnx_session_options() -> Any:

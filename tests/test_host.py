@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnxruntime
+import pytest
 
 from sage import host
 from sage.cascade.onnx_draft import choose_providers
@@ -37,3 +38,20 @@ def test_piper_leaves_the_cores_to_llama_cpp_between_sentences(piper: PiperSpeak
     options = piper._voice.session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert next(piper.speak("Hello.")).pcm  # the voice still speaks with them
+
+
+def test_cuda_libraries_are_loaded_once_where_onnxruntime_has_cuda(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """onnxruntime's CUDA provider finds a CUDA installed by pip only once its libraries
+    are preloaded; a CPU build is left alone."""
+    loads: list[None] = []
+    monkeypatch.setattr(onnxruntime, "preload_dlls", lambda: loads.append(None))
+    host.preload_cuda.cache_clear()
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert not host.onnx_cuda() and not loads
+    offered = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: offered)
+    assert host.onnx_cuda() and host.onnx_cuda()
+    assert len(loads) == 1
+    host.preload_cuda.cache_clear()

@@ -24,7 +24,7 @@ from llama_cpp import Llama
 
 from sage.cascade.speculation import CountingProposer
 from sage.errors import ModelError
-from sage.host import onnx_session_options
+from sage.host import onnx_session_options, preload_cuda
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,17 +90,25 @@ class OnnxDraft(CountingProposer):
         k: int = 4,
         enabled: Callable[[], bool] = lambda: True,
         max_tokens: int = 2048,
+        available: Sequence[str] | None = None,
     ) -> None:
+        """``available``: the providers to choose from (by default all this onnxruntime
+        offers; ``["CPUExecutionProvider"]`` keeps the draft on the CPU)."""
         super().__init__(k, enabled)
         import onnxruntime
 
         if not path.is_file():
             raise ModelError(f"no ONNX draft at {path}; run `{EXPORT_COMMAND}`")
         shape = cache_shape(path)
+        chosen = choose_providers(
+            onnxruntime.get_available_providers() if available is None else available
+        )
+        if "CUDAExecutionProvider" in chosen:
+            preload_cuda()
         self.providers: list[str | tuple[str, dict[str, str]]] = [
             (p, tensorrt_options(shape, max_tokens, path.parent / "tensorrt"))
             if p == "TensorrtExecutionProvider" else p
-            for p in choose_providers(onnxruntime.get_available_providers())
+            for p in chosen
         ]  # fmt: skip
         try:
             self.session = onnxruntime.InferenceSession(
