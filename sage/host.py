@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
+import subprocess
 from collections.abc import Mapping
 from typing import Any
+
+
+def nvidia_gpus() -> str | None:
+    """The NVIDIA GPUs ``nvidia-smi -L`` lists, one per line (None without the tool)."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return listed.stdout.strip() or None
 
 
 def llama_gpu_offload() -> bool:

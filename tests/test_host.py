@@ -55,3 +55,15 @@ def test_cuda_libraries_are_loaded_once_where_onnxruntime_has_cuda(
     assert host.onnx_cuda() and host.onnx_cuda()
     assert len(loads) == 1
     host.preload_cuda.cache_clear()
+
+
+def test_the_gpus_are_named_as_nvidia_smi_lists_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert host.nvidia_gpus() is None  # no driver tools: no NVIDIA GPU to name
+    smi = tmp_path / "nvidia-smi"
+    listed = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)"
+    smi.write_text(f"#!/bin/sh\n[ \"$1\" = -L ] && echo '{listed}'\n")
+    smi.chmod(0o755)
+    assert host.nvidia_gpus() == listed

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import llama_cpp
 
 from sage.cascade.chat import ChatModel
-from sage.host import llama_gpu_offload
+from sage.host import llama_gpu_offload, nvidia_gpus
 
 MESSAGES = [
     {"role": "system", "content": "Answer in one short sentence."},
@@ -54,10 +52,8 @@ def main() -> int:
     parser.add_argument("model", type=Path)
     parser.add_argument("--out", type=Path, default=Path("gpu_offload.json"))
     args = parser.parse_args()
-    smi = ["nvidia-smi", "-L"]
-    gpu = subprocess.run(smi, capture_output=True, text=True).stdout if shutil.which(smi[0]) else ""
     result: dict[str, object] = {
-        "gpu": gpu.strip() or None,
+        "gpu": nvidia_gpus(),
         "llama_gpu_offload": llama_gpu_offload(),
         "system_info": llama_cpp.llama_print_system_info().decode(),
     }

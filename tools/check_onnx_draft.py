@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from sage.cascade.onnx_draft import OnnxDraft, shared_prefix
 from sage.cascade.speculation import CountingProposer, DraftProposer
 from sage.catalog import ModelCache
 from sage.config import load_config
-from sage.host import llama_gpu_offload
+from sage.host import llama_gpu_offload, nvidia_gpus
 
 K = 8
 PROMPTS = ["What colour is the sky?", "Write a Python function that adds two numbers.",
@@ -80,14 +79,12 @@ def main() -> int:
         export = [sys.executable, "tools/export_draft_onnx.py", "--role", args.role,
                   "--out", str(onnx_path)]  # fmt: skip
         subprocess.run(export, check=True)
-    smi = ["nvidia-smi", "-L"]
-    gpu = subprocess.run(smi, capture_output=True, text=True).stdout if shutil.which(smi[0]) else ""
     gguf = ChatModel(ModelCache(config.paths.cache_dir).path(args.role), 1024,
                      config.llm.threads, config.llm.gpu_layers, role=args.role)  # fmt: skip
     prompts = [gguf.prompt_tokens([{"role": "user", "content": p}])[0] for p in PROMPTS]
     reference, llama = measure(DraftProposer(gguf.llm, k=K), prompts, gguf.llm.reset)
     result: dict[str, object] = {
-        "gpu": gpu.strip() or None,
+        "gpu": nvidia_gpus(),
         "onnxruntime": onnxruntime.__version__,
         "available_providers": onnxruntime.get_available_providers(),
         "llama_gpu_offload": llama_gpu_offload(),
