@@ -84,6 +84,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What is 25 percent off 80 dollars?", "25 percent off 80 dollars is 60 dollars."),
         ("What's a 20 percent tip on $45?", "A 20 percent tip on 45 dollars is 9 dollars."),
         ("a 15% tip on $47.50", "A 15 percent tip on 47.50 dollars is 7.13 dollars."),
+        # the base said "To find the tip on 45 dollars at 20 percent, multiply 45 by 0.20."
+        ("What's the tip on $45 at 20%?", "The tip on 45 dollars at 20 percent is 9 dollars."),
+        ("What is 80 dollars plus 20 percent?", "80 dollars plus 20 percent is 96 dollars."),
+        ("what's 80 minus 25 percent", "80 minus 25 percent is 60."),
+        ("what's the tip on 45 at", "The tip on 45 at what?"),
         ("How many tablespoons of butter in a stick?", "1 stick is 8 tablespoons."),
         # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),

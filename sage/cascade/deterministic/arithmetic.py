@@ -35,12 +35,13 @@ MAX_PRIME_CHECK = 10**12
 class _Arithmetic:
     """Recursive descent over words:
 
-    expr   := term (("plus" | "minus") term)*
+    expr   := term (("plus" | "minus") term ["percent"])*
     term   := factor (("times" | "divided by" | "over") factor)*
     factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
             | ("the square of" | "the cube of") factor
             | atom ["factorial" | "squared" | "cubed" | "to the power of" atom
                     | "to the" ordinal "power"]
+            | ["the"] "tip" ("on" | "for") factor "at" atom "percent"
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
     atom   := number ["point" digits] [percent factor | parts ["of" factor]]
     percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
@@ -74,7 +75,10 @@ class _Arithmetic:
             sign = _ADD[self.words[self.pos]]
             self.pos += 1
             self.operators += 1
-            value += sign * self.term()
+            rhs = self.term()
+            if self.take("percent"):  # "80 plus 20 percent": a share of what it is added to
+                rhs = value * rhs / 100
+            value += sign * rhs
         return value
 
     def term(self) -> float:
@@ -110,6 +114,15 @@ class _Arithmetic:
             if self.take(phrase):
                 self.operators += 1
                 return self.factor() ** power
+        if any(self.take(f"{the}tip {on}") for the in ("the ", "") for on in ("on", "for")):
+            self.operators += 1  # "the tip on 45 at 20 percent" (the base only explained how)
+            bill = self.factor()
+            if not self.take("at"):
+                raise _NoParse
+            rate = self.atom()
+            if not self.take("percent"):
+                raise _NoParse
+            return bill * rate / 100
         share = next((phrase for phrase in _SHARES if self.peek(phrase)), None)
         if share is not None:
             self.take(share)
