@@ -224,6 +224,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What's the average of 4, 8 and 15?", "The average of 4, 8 and 15 is 9."),
         ("Split $100 3 ways.", "100 dollars split 3 ways is 33.33 dollars each."),
         ("split 120 dollars between 4 people", "120 dollars split 4 ways is 30 dollars each."),
+        ("How much is $60 split 4 ways?", "60 dollars split 4 ways is 15 dollars each."),
         # a language model sees tokens, not letters: it said "Sure, I can help with that."
         ("Spell necessary.", "Necessary is spelled N, E, C, E, S, S, A, R, Y."),
         ("How do you spell rhythm?", "Rhythm is spelled R, H, Y, T, H, M."),

@@ -317,23 +317,25 @@ def average(text: str) -> Answer | None:
     return Answer(f"The average of {listed} is {spoken_number(mean)}.", "arithmetic", value=mean)
 
 
+_SUM = rf"{NUMBER}(?: dollars| euros| bucks)?"
 _SPLIT = re.compile(
-    rf"^(?:split|divide|share) (?P<sum>{NUMBER}(?: dollars| euros| bucks)?) "
+    rf"^(?:(?:split|divide|share) (?P<sum>{_SUM})|(?P<said>{_SUM}) (?:split|divided|shared)) "
     r"(?:(?:between|among|amongst|by|into|in) (?P<k>\d+)(?: people| persons| ways| friends)?"
     r"|(?P<ways>\d+) ways)$"
 )
 
 
 def split(text: str) -> Answer | None:
-    """ "split 120 dollars between 4 people" → "120 dollars split 4 ways is 30 dollars
-    each." (money to the cent)."""
+    """ "split 120 dollars between 4 people", "(how much is) 120 dollars split 4 ways" →
+    "120 dollars split 4 ways is 30 dollars each." (money to the cent)."""
     hit = _SPLIT.match(text)
     if hit is None:
         return None
     ways = hit["k"] or hit["ways"]
-    shared = arithmetic(f"{hit['sum']} divided by {ways}".split())
+    total = hit["sum"] or hit["said"]
+    shared = arithmetic(f"{total} divided by {ways}".split())
     if shared is None or shared.value is None:
         return shared  # "… by 0" is undefined
     each = shared.reply.rsplit(" is ", 1)[1].rstrip(".")
-    return Answer(f"{hit['sum']} split {ways} ways is {each} each.", "arithmetic",
+    return Answer(f"{total} split {ways} ways is {each} each.", "arithmetic",
                   value=shared.value)  # fmt: skip
