@@ -90,6 +90,13 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("what's 80 minus 25 percent", "80 minus 25 percent is 60."),
         ("what's the tip on 45 at", "The tip on 45 at what?"),
         ("How many tablespoons of butter in a stick?", "1 stick is 8 tablespoons."),
+        # the base said 62.137 (right, in 1.9 s to first audio)
+        (
+            "What's 100 kilometers per hour in miles per hour?",
+            "100 kilometers per hour is 62.14 miles per hour.",
+        ),
+        ("60 mph in km/h", "60 miles per hour is 96.56 kilometers per hour."),
+        ("convert 1 knot to mph", "1 knot is 1.151 miles per hour."),
         # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),
         ("was 2024 a leap year", "Yes, 2024 was a leap year."),

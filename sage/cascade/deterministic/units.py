@@ -25,6 +25,9 @@ _UNITS: dict[str, tuple[str, float]] = {
     "day": ("time", 86400.0), "week": ("time", 604800.0),
     "celsius": ("temperature", 1.0), "fahrenheit": ("temperature", 1.0),
     "kelvin": ("temperature", 1.0),
+    "meter per second": ("speed", 1.0), "kilometer per hour": ("speed", 1 / 3.6),
+    "mile per hour": ("speed", 0.44704), "foot per second": ("speed", 0.3048),
+    "knot": ("speed", 0.514444),
 }  # fmt: skip
 _ALIASES = {
     "feet": "foot", "inches": "inch", "metre": "meter", "metres": "meter", "litre": "liter",
@@ -35,7 +38,10 @@ _ALIASES = {
     "kg": "kilogram", "kilo": "kilogram", "kilos": "kilogram", "lb": "pound", "lbs": "pound",
     "oz": "ounce", "degrees": "", "degree": "", "tonne": "ton", "tonnes": "ton",
     "tsp": "teaspoon", "tbsp": "tablespoon", "qt": "quart", "gal": "gallon",
+    "mph": "mile per hour", "kph": "kilometer per hour", "kmh": "kilometer per hour",
 }  # fmt: skip
+_PHRASES = {"km h": "kilometer per hour", "m s": "meter per second"}
+"""Units typed with a slash ("km/h"), which normalise splits into two words."""
 _TO_KELVIN: dict[str, Callable[[float], float]] = {
     "celsius": lambda v: v + 273.15,
     "fahrenheit": lambda v: (v - 32) * 5 / 9 + 273.15,
@@ -57,12 +63,13 @@ def _unit(phrase: str) -> str | None:
     """The unit a phrase names: "tablespoons", "cups of flour" (what is measured does not
     change a volume), "degrees celsius"."""
     phrase = phrase.split(" of ")[0]
+    phrase = _PHRASES.get(phrase, phrase)
     word = " ".join(w for w in (_ALIASES.get(w, w) for w in phrase.split()) if w)
     if word in _UNITS:
         return word
-    if word.endswith("s") and word[:-1] in _UNITS:
-        return word[:-1]
-    return None
+    head, per, tail = word.partition(" per ")  # "miles per hour": the head is counted
+    singular = f"{head[:-1]}{per}{tail}"
+    return singular if head.endswith("s") and singular in _UNITS else None
 
 
 _AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
@@ -75,7 +82,7 @@ _CONVERSIONS = (
         rf"|(?:a |an |one )?(?P<n>{NUMBER})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        rf"^(?:convert |how (?:tall|long|far|heavy|big) is )?(?P<n>{NUMBER}) "
+        rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?P<n>{NUMBER}) "
         r"(?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
     ),
     re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{NUMBER}) (?P<from>[a-z ]+?)$"),
@@ -140,6 +147,8 @@ def _convert(text: str) -> Answer | None:
 
 
 def _plural(unit: str, amount: float) -> str:
+    """ "feet", "inches", "miles per hour" (the head counts)."""
     if amount == 1:
         return unit
-    return {"foot": "feet", "inch": "inches"}.get(unit, unit + "s")
+    head, per, tail = unit.partition(" per ")
+    return {"foot": "feet", "inch": "inches"}.get(head, head + "s") + per + tail
