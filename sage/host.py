@@ -12,15 +12,22 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+JETSON_RELEASE = Path("/etc/nv_tegra_release")
 
-def nvidia_gpus() -> str | None:
-    """The NVIDIA GPUs ``nvidia-smi -L`` lists, one per line (None without the tool)."""
-    if shutil.which("nvidia-smi") is None:
-        return None
-    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
-    return listed.stdout.strip() or None
+
+def nvidia_gpus() -> list[str]:
+    """The names of the NVIDIA GPUs ``nvidia-smi -L`` lists, or a Jetson's own (whose
+    nvidia-smi, where there is one, may list none)."""
+    names: list[str] = []
+    if shutil.which("nvidia-smi") is not None:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+        names = re.findall(r"^GPU \d+: (.+?)(?: \(UUID: .*\))?$", listed.stdout, re.MULTILINE)
+    if not names and JETSON_RELEASE.exists():
+        names = ["Jetson (integrated)"]
+    return names
 
 
 def llama_gpu_offload() -> bool:
@@ -95,6 +102,7 @@ def engines() -> dict[str, str]:
     if features:
         llama += f" ({' '.join(features)})"
     return {
+        "gpu": ", ".join(nvidia_gpus()) or "none",
         "llama.cpp": llama,
         "whisper": " ".join(whisper_device()),
         "piper": "cuda" if onnx_cuda() else "cpu",

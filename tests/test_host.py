@@ -15,7 +15,7 @@ from sage.speech.tts import PiperSpeaker
 def test_the_summary_names_each_engine_and_its_device() -> None:
     line = host.summary()
     device, compute = host.whisper_device()
-    assert line.startswith("llama.cpp ") and f"whisper {device} {compute}" in line
+    assert " · llama.cpp " in line and f"whisper {device} {compute}" in line
     assert ("llama.cpp GPU offload" in line) is host.llama_gpu_offload()
     assert f"piper {'cuda' if host.onnx_cuda() else 'cpu'}" in line
     offered = choose_providers(onnxruntime.get_available_providers())
@@ -57,13 +57,21 @@ def test_cuda_libraries_are_loaded_once_where_onnxruntime_has_cuda(
     host.preload_cuda.cache_clear()
 
 
-def test_the_gpus_are_named_as_nvidia_smi_lists_them(
+def test_the_gpus_are_named_as_nvidia_smi_lists_them_or_as_a_jetson(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert host.nvidia_gpus() is None  # no driver tools: no NVIDIA GPU to name
+    tegra = tmp_path / "nv_tegra_release"
+    monkeypatch.setattr(host, "JETSON_RELEASE", tegra)
+    assert host.nvidia_gpus() == []  # no driver tools: no NVIDIA GPU to name
+    assert "gpu none" in host.summary()
     smi = tmp_path / "nvidia-smi"
-    listed = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)"
-    smi.write_text(f"#!/bin/sh\n[ \"$1\" = -L ] && echo '{listed}'\n")
+    listed = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)\nGPU 1: NVIDIA A2 (UUID: GPU-2)"
+    smi.write_text(f"#!/bin/sh\n[ \"$1\" = -L ] && printf '{listed}\\n'\n")
     smi.chmod(0o755)
-    assert host.nvidia_gpus() == listed
+    assert host.nvidia_gpus() == ["NVIDIA H100 80GB HBM3", "NVIDIA A2"]
+    assert host.summary().startswith("gpu NVIDIA H100 80GB HBM3, NVIDIA A2 · llama.cpp ")
+    smi.write_text("#!/bin/sh\n")  # a Jetson's nvidia-smi lists no GPU
+    assert host.nvidia_gpus() == []
+    tegra.write_text("# R36 (release), REVISION: 4.3\n")
+    assert host.nvidia_gpus() == ["Jetson (integrated)"]

@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("gpu_offload.json"))
     args = parser.parse_args()
     result: dict[str, object] = {
-        "gpu": nvidia_gpus(),
+        "gpus": nvidia_gpus(),
         "llama_gpu_offload": llama_gpu_offload(),
         "system_info": llama_cpp.llama_print_system_info().decode(),
     }

@@ -84,7 +84,7 @@ def main() -> int:
     prompts = [gguf.prompt_tokens([{"role": "user", "content": p}])[0] for p in PROMPTS]
     reference, llama = measure(DraftProposer(gguf.llm, k=K), prompts, gguf.llm.reset)
     result: dict[str, object] = {
-        "gpu": nvidia_gpus(),
+        "gpus": nvidia_gpus(),
         "onnxruntime": onnxruntime.__version__,
         "available_providers": onnxruntime.get_available_providers(),
         "llama_gpu_offload": llama_gpu_offload(),
