@@ -107,6 +107,14 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How long is it until 9?", "5 hours and 55 minutes until 9 PM."),  # the next 9
         ("how long until noon", "20 hours and 55 minutes until noon."),
         ("How long until Christmas?", "34 days until Christmas, Friday, December 25."),
+        # the base said July 4, 2026 was a Monday
+        ("What's the 4th of July this year?", "The 4th of July was Saturday, July 4."),
+        (
+            "How many days until the fourth of July?",
+            "225 days until the 4th of July, Sunday, July 4, 2027.",
+        ),
+        ("What's Christmas this year?", "Christmas is Friday, December 25."),
+        ("How many days in February this year?", "February has 28 days."),
         ("How long until 7 in the morning?", "15 hours and 55 minutes until 7 AM."),
         # the base said 3:02 AM for "in 45 minutes" at 2:57 AM
         ("What time will it be in 45 minutes?", "In 45 minutes it will be 3:50 PM."),

@@ -64,6 +64,8 @@ _ON_DAY = (
         r"^(?P<when>(?:the )?(?:first day|start|beginning) of (?:spring|summer|autumn|fall"
         r"|winter))" + _WHICH_YEAR + "$"
     ),
+    # "what's the 4th of july this year": a named day with its year, asked bare
+    re.compile(r"^(?P<when>[a-z0-9' ]+?) (?P<year>this year|next year|last year|in \d{4})$"),
 )
 _WEEK = re.compile(
     r"^(?:the )?(?:current )?week (?:of the year |number )?(?:is it|is this|are we in)(?: now)?$"
@@ -78,7 +80,7 @@ _DAY_OF_YEAR = re.compile(r"^(?:the )?day of the year (?:is it|is today|is this)
 _WEEKEND = re.compile(r"^is it (?:the |a )?weekend(?: yet| today| now)?$")
 _MONTH_DAYS = re.compile(
     r"^how many days (?:are (?:there )?|is there )?in (?P<month>this month|next month"
-    r"|last month|[a-z]+)(?: (?P<year>\d{4}))?$"
+    r"|last month|[a-z]+)(?: (?P<year>\d{4}|this year|next year|last year|in \d{4}))?$"
 )
 _FROM_NOW = re.compile(
     r"^(?:the )?(?:day|date|day of the week) (?:will it be |is it |is |will be )?"
@@ -145,6 +147,8 @@ _FIXED = {
     "valentine's day": (2, 14, "Valentine's Day"), "valentines day": (2, 14, "Valentine's Day"),
     "st patrick's day": (3, 17, "St Patrick's Day"), "halloween": (10, 31, "Halloween"),
     "independence day": (7, 4, "Independence Day in the US"),
+    **dict.fromkeys(("the 4th of july", "4th of july", "the fourth of july", "fourth of july"),
+                    (7, 4, "the 4th of July")),  # the base said July 4, 2026 was a Monday
 }  # fmt: skip
 
 
@@ -343,7 +347,7 @@ def _about_today(text: str, today: date) -> Answer | None:
             year, month = index // 12, index % 12 + 1
         elif hit["month"] in _MONTHS:
             month = _MONTHS.index(hit["month"]) + 1
-            year = int(hit["year"]) if hit["year"] else today.year + (month < today.month)
+            year = _year(hit, today) or today.year + (month < today.month)
         else:
             return None
         days = calendar.monthrange(year, month)[1]
