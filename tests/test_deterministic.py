@@ -4,6 +4,8 @@ passes."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -403,3 +405,45 @@ def test_full_and_new_moons_are_at_their_published_instants() -> None:
     for instant, said in zip(full, published, strict=True):
         expected = datetime.strptime(f"2026-{said}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
         assert abs(instant - expected) < timedelta(minutes=3), (instant, said)
+
+
+@pytest.fixture
+def host_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Sets the host's time zone (TZ), as the daemon's clock sees it."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("zone", "question", "reply"),
+    [
+        # the base said daylight saving time starts on March 11, 2026 (it was March 8)
+        ("America/New_York", "When is daylight saving time?",
+         "The clocks go forward an hour on Sunday, March 14, 2027, at 2 AM."),
+        ("America/New_York", "When does daylight saving time end?",
+         "Daylight saving time ended on Sunday, November 1. The clocks go back an hour on "
+         "Sunday, November 7, 2027, at 2 AM."),
+        ("Europe/London", "When do the clocks go forward?",
+         "The clocks go forward an hour on Sunday, March 28, 2027, at 1 AM."),
+        ("Australia/Sydney", "Is it daylight saving time?",
+         "Yes. The clocks go back an hour on Sunday, April 4, 2027, at 3 AM."),
+        ("Australia/Sydney", "When does daylight saving time start?",
+         "Daylight saving time started on Sunday, October 4. The clocks go forward an hour "
+         "on Sunday, October 3, 2027, at 2 AM."),
+        ("UTC", "When do the clocks change?",
+         "The clocks here don't change: this house's time zone (UTC) has no daylight saving "
+         "time."),
+    ],
+)  # fmt: skip
+def test_daylight_saving_follows_the_host_time_zone(
+    host_zone: Callable[[str], None], zone: str, question: str, reply: str
+) -> None:
+    host_zone(zone)
+    found = answer(question, SATURDAY)  # 3:05 PM there
+    assert found is not None and found.reply == reply

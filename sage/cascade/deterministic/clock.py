@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sage.cascade.deterministic.answer import Answer
 
@@ -18,7 +18,7 @@ def clock(text: str, now: datetime) -> Answer | None:
         return Answer(f"I don't know when {hit['meal']} is here. Ask me how long until the "
                       "time itself, like 7 PM.", "date")  # fmt: skip
     return (_time_until(text, now) or _time_in(text, now) or _difference(text, now)
-            or _time_after(text, now))  # fmt: skip
+            or _time_after(text, now) or _daylight_saving(text, now))  # fmt: skip
 
 
 _MEAL = re.compile(
@@ -189,3 +189,77 @@ def _time_after(text: str, now: datetime) -> Answer | None:
     if ago:
         return Answer(f"{said.capitalize()} ago it was {_clock(moment)}{day}.", "date")
     return Answer(f"In {said} it will be {_clock(moment)}{day}.", "date")
+
+
+_DAYLIGHT_SAVING = re.compile(
+    r"^(?:when (?:is|does|do|will|did) )?(?:the )?(?P<what>daylight sav(?:ing|ings)(?: time)?"
+    r"|clocks? (?:change|go forward|go back|spring forward|fall back)|time change)"
+    r"(?: (?P<edge>start|begin|end|change|happen))?(?: this year| next)?$"
+    r"|^is it daylight sav(?:ing|ings) time(?: now)?$"
+)
+_YEAR_OF_DAYS = 400
+"""How far the host's time zone is searched for a change of offset, in days."""
+
+
+def _daylight_saving(text: str, now: datetime) -> Answer | None:
+    """ "when do the clocks change", "when does daylight saving time end": from the host's
+    own time zone (the base said March 11 for 2026's March 8). Asked for the change that
+    is not next ("when does it end" in winter), the last one is said and the one asked."""
+    if (hit := _DAYLIGHT_SAVING.match(text)) is None:
+        return None
+    local = now if now.tzinfo is not None else now.astimezone()
+    change = _offset_change(local, +1)
+    if change is None:
+        return Answer(f"The clocks here don't change: this house's time zone ({local.tzname()}) "
+                      "has no daylight saving time.", "date")  # fmt: skip
+    edge = hit["edge"] or ""
+    wanted: bool | None = None  # the clocks going forward (True) or back; None: the next
+    if "forward" in text or edge in ("start", "begin"):
+        wanted = True
+    elif "back" in text or edge == "end":
+        wanted = False
+    said = ""
+    if wanted is not None and _forward(change) != wanted:
+        if last := _offset_change(local, -1):
+            verb = "started" if wanted else "ended"
+            said = f"Daylight saving time {verb} on {_day(last[1], local)}. "
+        change = _offset_change(change[1] + timedelta(days=1), +1) or change
+    elif text.startswith("is it"):
+        said = "Yes. " if not _forward(change) else "No. "
+    before, after = change
+    shift = abs(after.utcoffset() - before.utcoffset())  # type: ignore[operator]
+    amount = "an hour" if shift == timedelta(hours=1) else f"{shift.seconds // 60} minutes"
+    return Answer(f"{said}The clocks go {'forward' if _forward(change) else 'back'} {amount} "
+                  f"on {_day(before, local)}, at {_clock(before)}.", "date")  # fmt: skip
+
+
+def _forward(change: tuple[datetime, datetime]) -> bool:
+    before, after = change
+    return after.utcoffset() > before.utcoffset()  # type: ignore[operator]
+
+
+def _offset_change(local: datetime, direction: int) -> tuple[datetime, datetime] | None:
+    """The host's next (+1) or last (-1) change of UTC offset from ``local``: its moment
+    as the clock said it just before the change and just after; None within a year."""
+
+    def offset(ts: int) -> timedelta | None:
+        return datetime.fromtimestamp(ts).astimezone().utcoffset()
+
+    start = int(local.timestamp())
+    for n in range(_YEAR_OF_DAYS):
+        lo, hi = sorted((start + n * 86400 * direction, start + (n + 1) * 86400 * direction))
+        if offset(lo) != offset(hi):
+            break
+    else:
+        return None
+    while hi - lo > 1:  # to the second: hi is the first second of the new offset
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if offset(mid) == offset(lo) else (lo, mid)
+    old = offset(lo) or timedelta()
+    return (datetime.fromtimestamp(hi, timezone(old)), datetime.fromtimestamp(hi).astimezone())
+
+
+def _day(moment: datetime, today: datetime) -> str:
+    """ "Sunday, March 14", with the year when it is not this one."""
+    year = f", {moment.year}" if moment.year != today.year else ""
+    return f"{moment:%A}, {moment:%B} {moment.day}{year}"
