@@ -109,6 +109,23 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("How long is it until 9?", "5 hours and 55 minutes until 9 PM."),  # the next 9
         ("how long until noon", "20 hours and 55 minutes until noon."),
         ("How long until Christmas?", "34 days until Christmas, Friday, December 25."),
+        # the base said 10 (a Monday, four weeks before; there are 4) and "not a holiday"
+        (
+            "How many Mondays until Christmas?",
+            "5 more Mondays before Christmas, Friday, December 25.",
+        ),
+        (
+            "how many weekends are left before Christmas",
+            "4 more weekends before Christmas, Friday, December 25.",
+        ),
+        (
+            "Is today a holiday?",
+            "Not one I know of. The next is Thanksgiving in the US, Thursday, November 26.",
+        ),
+        (
+            "What's the next holiday?",
+            "The next holiday is Thanksgiving in the US, Thursday, November 26.",
+        ),
         # the base said July 4, 2026 was a Monday
         ("What's the 4th of July this year?", "The 4th of July was Saturday, July 4."),
         (

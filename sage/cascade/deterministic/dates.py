@@ -274,6 +274,8 @@ def dates(text: str, now: datetime) -> Answer | None:
             or _years(text, today)
             or _until(text, today)
             or _spans(text, today)
+            or _holidays(text, today)
+            or _count_days(text, today)
             or _on_day(text, today)
         )
     except _NoSuchDay as exc:  # "how many days until february 30"
@@ -494,3 +496,48 @@ def _until(text: str, today: date) -> Answer | None:
         return Answer(f"{hit['n']} {hit['unit']} ago it was {target.strftime('%A, %B')} "
                       f"{target.day}{year}.", "date")  # fmt: skip
     return None
+
+
+_HOLIDAYS = ("new year's day", "valentine's day", "st patrick's day", "easter", "mother's day",
+             "memorial day", "father's day", "independence day", "labor day", "halloween",
+             "thanksgiving", "christmas eve", "christmas", "new year's eve")  # fmt: skip
+"""The named days "is today a holiday" and "the next holiday" look through."""
+_HOLIDAY_TODAY = re.compile(r"^is (?:today|it) a (?:public |bank )?holiday(?: today)?$")
+_NEXT_HOLIDAY = re.compile(r"^(?:when is |when's )?(?:the )?next (?:public |bank )?holiday$")
+_COUNT_DAYS = re.compile(
+    rf"^how many (?P<day>{'|'.join(_WEEKDAYS)}|weekend)s (?:are there |are left |is there "
+    r"|do we have |have we got )?(?:left )?(?:until|till|before) (?P<when>[a-z0-9' ]+)$"
+)
+
+
+def _holidays(text: str, today: date) -> Answer | None:
+    """ "is today a holiday" (the base guessed), "what's the next holiday"."""
+    if not (_HOLIDAY_TODAY.match(text) or _NEXT_HOLIDAY.match(text)):
+        return None
+    known = [_target_date(name, today) for name in _HOLIDAYS]
+    target, name = min(day for day in known if day is not None)
+    asked_today = text.startswith("is")
+    if target == today:
+        return Answer(f"Yes, today is {name}." if asked_today else f"Today is {name}.", "date")
+    said = f"{name}, {_which(name, target, today)}"
+    if asked_today:
+        return Answer(f"Not one I know of. The next is {said}.", "date")
+    return Answer(f"The next holiday is {said}.", "date")
+
+
+def _count_days(text: str, today: date) -> Answer | None:
+    """ "how many mondays until christmas" (the base said 10, on a Monday four weeks
+    before): the ones after today and before the day."""
+    if (hit := _COUNT_DAYS.match(text)) is None:
+        return None
+    found = _target_date(hit["when"].strip(), today)
+    if found is None:
+        return None
+    target, name = found
+    weekday = _WEEKDAYS.index(hit["day"]) if hit["day"] in _WEEKDAYS else 5  # Saturdays
+    first = today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    count = max(0, ((target - first).days - 1) // 7 + 1)
+    day = hit["day"] if hit["day"] == "weekend" else hit["day"].capitalize()
+    day += "" if count == 1 else "s"
+    return Answer(f"{count or 'No'} more {day} before {name}, "
+                  f"{_which(name, target, today)}.", "date")  # fmt: skip
