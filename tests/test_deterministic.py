@@ -82,6 +82,14 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What year is it?", "It's 2026."),
         ("what month is it now", "It's November."),
         ("What's 3 quarters of 200?", "3 quarters of 200 is 150."),
+        # the base said 1, a draft said the remainder of 17 divided by 4 is 3
+        ("What's a quarter plus a third?", "A quarter plus a third is 0.5833."),
+        ("what's 3 and a half times 2", "3 and a half times 2 is 7."),
+        ("What's half a dozen plus 2?", "Half a dozen plus 2 is 8."),
+        ("What's the remainder of 17 divided by 4?", "The remainder of 17 divided by 4 is 1."),
+        ("17 mod 0", "That's undefined: you can't divide by zero."),
+        # the base said "72 degrees is 21.77777777777778 degrees Celsius."
+        ("What's 72 degrees in Celsius?", "72 degrees Fahrenheit is 22.22 degrees Celsius."),
         # the base said 25 percent off 80 dollars is 50 dollars
         ("What is 25 percent off 80 dollars?", "25 percent off 80 dollars is 60 dollars."),
         ("What's a 20 percent tip on $45?", "A 20 percent tip on 45 dollars is 9 dollars."),

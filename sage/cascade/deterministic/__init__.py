@@ -21,6 +21,7 @@ from sage.cascade.deterministic.arithmetic import (
     average,
     parity,
     primality,
+    remainder,
     rounding,
     split,
 )
@@ -48,6 +49,7 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
     found = (
         arithmetic(text.split())
         or primality(text)
+        or remainder(text)
         or rounding(text)
         or parity(text)
         or average(text)

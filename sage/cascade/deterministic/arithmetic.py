@@ -22,6 +22,11 @@ _ADD = {"plus": 1, "and": 1, "minus": -1}
 _MUL = ("times", "x", "multiplied by", "divided by", "over")
 _SHARES = {"half of": 0.5, "a half of": 0.5, "a third of": 1 / 3, "a quarter of": 0.25,
            "double": 2.0, "twice": 2.0, "triple": 3.0}  # fmt: skip
+_AMOUNTS = {"half a dozen": 6.0, "a dozen": 12.0, "dozen": 12.0, "a half": 0.5,
+            "a third": 1 / 3, "a quarter": 0.25}  # fmt: skip
+"""Numbers said as words that normalise leaves: "a quarter plus a third" (the base said 1)."""
+_FRACTIONS = ("a half", "a third", "a quarter")
+"""What "3 and a half" adds to its whole number."""
 _PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "tenths": 10}
 """Denominators of "3 quarters of 200", "2 thirds of 9"."""
 _ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
@@ -43,7 +48,9 @@ class _Arithmetic:
                     | "to the" ordinal "power"]
             | ["the"] "tip" ("on" | "for") factor "at" atom "percent"
     share  := "half of" | "a third of" | "a quarter of" | "double" | "twice" | "triple"
-    atom   := number ["point" digits] [percent factor | parts ["of" factor]]
+    atom   := (number ["point" digits] ["and" fraction] | amount)
+              [percent factor | parts ["of" factor]]
+    amount := "half a dozen" | "a dozen" | "dozen" | "a half" | "a third" | "a quarter"
     percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
     parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
     """
@@ -171,8 +178,17 @@ class _Arithmetic:
     def atom(self) -> float:
         if self.pos >= len(self.words):
             raise _Incomplete if self.operators else _NoParse
-        value = _number(self.words[self.pos])
-        self.pos += 1
+        amount = next((a for a in _AMOUNTS if self.peek(a)), None)
+        if amount is not None:
+            self.take(amount)
+            value = _AMOUNTS[amount]
+        else:
+            value = _number(self.words[self.pos])
+            self.pos += 1
+            fraction = next((f for f in _FRACTIONS if self.peek(f"and {f}")), None)
+            if fraction is not None:  # "3 and a half": one number, not 3 plus a half
+                self.take(f"and {fraction}")
+                value += _AMOUNTS[fraction]
         if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
             value = float(f"{int(value)}.{self.words[self.pos]}")
             self.pos += 1
@@ -339,3 +355,20 @@ def split(text: str) -> Answer | None:
     each = shared.reply.rsplit(" is ", 1)[1].rstrip(".")
     return Answer(f"{total} split {ways} ways is {each} each.", "arithmetic",
                   value=shared.value)  # fmt: skip
+
+
+_REMAINDER = re.compile(
+    r"^(?:the )?remainder (?:of|when|if) (?P<a>\d+) (?:is )?divided by (?P<b>\d+)$"
+    r"|^(?P<x>\d+) (?:mod|modulo) (?P<y>\d+)$"
+)
+
+
+def remainder(text: str) -> Answer | None:
+    """ "the remainder of 17 divided by 4" → 1 (the draft said 3); "17 mod 4"."""
+    if (hit := _REMAINDER.match(text)) is None:
+        return None
+    a, b = int(hit["a"] or hit["x"]), int(hit["b"] or hit["y"])
+    if b == 0:
+        return Answer("That's undefined: you can't divide by zero.", "arithmetic")
+    return Answer(f"The remainder of {a} divided by {b} is {a % b}.", "arithmetic",
+                  value=float(a % b))  # fmt: skip

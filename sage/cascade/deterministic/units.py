@@ -54,6 +54,8 @@ _FROM_KELVIN: dict[str, Callable[[float], float]] = {
 }
 
 
+_OTHER_SCALE = {"celsius": "fahrenheit", "fahrenheit": "celsius"}
+"""The scale "72 degrees" is in when it is asked in the other one."""
 _FLUID = {"ounce": "fluid ounce"}
 """A mass unit that is also a volume, said against a volume (the base said 8, which is
 right, but by luck)."""
@@ -116,6 +118,8 @@ def _convert(text: str) -> Answer | None:
         if hit is None:
             continue
         source, target = _unit(hit["from"]), _unit(hit["to"])
+        if hit["from"] in ("degrees", "degree") and target in _OTHER_SCALE:
+            source = _OTHER_SCALE[target]  # "72 degrees in celsius": the base said 21.7777…
         if source is None or target is None:
             return None
         if _UNITS[source][0] != _UNITS[target][0]:  # "ounces in a cup" are fluid ounces
