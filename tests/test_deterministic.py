@@ -106,6 +106,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
             "100 kilometers per hour is 62.14 miles per hour.",
         ),
         ("60 mph in km/h", "60 miles per hour is 96.56 kilometers per hour."),
+        # whisper's hearing of "in" (spoken by Piper); the base then said 96.54
+        (
+            "What's 60 miles per hour and kilometers per hour?",
+            "60 miles per hour is 96.56 kilometers per hour.",
+        ),
         ("convert 1 knot to mph", "1 knot is 1.151 miles per hour."),
         # the base said "Yes, 2027 is a leap year." and "13 hours" until midnight at 9:27 PM
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),

@@ -85,7 +85,7 @@ _CONVERSIONS = (
     ),
     re.compile(
         rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?P<n>{NUMBER}) "
-        r"(?P<from>[a-z ]+?) (?:in|to|into|as) (?P<to>[a-z ]+?)$"
+        r"(?P<from>[a-z ]+?) (?:in|to|into|as|and) (?P<to>[a-z ]+?)$"  # whisper: "and" for "in"
     ),
     re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{NUMBER}) (?P<from>[a-z ]+?)$"),
 )
