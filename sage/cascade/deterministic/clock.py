@@ -192,7 +192,7 @@ def _time_after(text: str, now: datetime) -> Answer | None:
 
 
 _DAYLIGHT_SAVING = re.compile(
-    r"^(?:when (?:is|does|do|will|did) )?(?:the )?(?P<what>daylight sav(?:ing|ings)(?: time)?"
+    r"^(?:when (?:is|does|do|will|did) )?(?:the )?(?:daylight sav(?:ing|ings)(?: time)?"
     r"|clocks? (?:change|go forward|go back|spring forward|fall back)|time change)"
     r"(?: (?P<edge>start|begin|end|change|happen))?(?: this year| next)?$"
     r"|^is it daylight sav(?:ing|ings) time(?: now)?$"
@@ -225,7 +225,7 @@ def _daylight_saving(text: str, now: datetime) -> Answer | None:
             said = f"Daylight saving time {verb} on {_day(last[1], local)}. "
         change = _offset_change(change[1] + timedelta(days=1), +1) or change
     elif text.startswith("is it"):
-        said = "Yes. " if not _forward(change) else "No. "
+        said = "No. " if _forward(change) else "Yes. "  # in it until the clocks go back
     before, after = change
     shift = abs(after.utcoffset() - before.utcoffset())  # type: ignore[operator]
     amount = "an hour" if shift == timedelta(hours=1) else f"{shift.seconds // 60} minutes"
