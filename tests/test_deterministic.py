@@ -477,3 +477,24 @@ def test_daylight_saving_follows_the_host_time_zone(
     host_zone(zone)
     found = answer(question, SATURDAY)  # 3:05 PM there
     assert found is not None and found.reply == reply
+
+
+@pytest.mark.parametrize(
+    ("zone", "question", "reply"),
+    [
+        # a southern household's summer starts at the December solstice, not June's
+        ("Australia/Sydney", "When does summer start?",
+         "The summer solstice is Tuesday, December 22."),  # 07:50 there, the 21st in UTC
+        ("America/Argentina/Buenos_Aires", "When is the longest day?",
+         "The summer solstice is Monday, December 21."),
+        ("America/New_York", "When does summer start?",
+         "The summer solstice is Monday, June 21, 2027."),
+        ("UTC", "When is the spring equinox?", "The spring equinox is Saturday, March 20, 2027."),
+    ],
+)  # fmt: skip
+def test_the_seasons_follow_the_host_hemisphere(
+    host_zone: Callable[[str], None], zone: str, question: str, reply: str
+) -> None:
+    host_zone(zone)
+    found = answer(question, SATURDAY)
+    assert found is not None and found.reply == reply

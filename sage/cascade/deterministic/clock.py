@@ -4,9 +4,11 @@ in another place, from the host's time zone data."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 import zoneinfo
 from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 
 from sage.cascade.deterministic.answer import Answer
 
@@ -263,3 +265,28 @@ def _day(moment: datetime, today: datetime) -> str:
     """ "Sunday, March 14", with the year when it is not this one."""
     year = f", {moment.year}" if moment.year != today.year else ""
     return f"{moment:%A}, {moment:%B} {moment.day}{year}"
+
+
+def southern_hemisphere() -> bool:
+    """The host's time zone lies south of the equator (its seasons are the other way
+    round): the zone's latitude in the time zone database's zone1970.tab. A zone that is
+    not listed there (UTC, an alias) counts as northern."""
+    key = os.environ.get("TZ", "").lstrip(":")
+    if not key:
+        localtime = Path("/etc/localtime")
+        target = str(localtime.resolve()) if localtime.is_symlink() else ""
+        key = target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
+    return _latitude_sign(key) == "-"
+
+
+@functools.cache
+def _latitude_sign(key: str) -> str | None:
+    for folder in zoneinfo.TZPATH:
+        table = Path(folder) / "zone1970.tab"
+        if not table.is_file():
+            continue
+        for line in table.read_text(errors="replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3 and fields[2] == key:
+                return fields[1][0]  # "-3352+15113": the sign of the latitude
+    return None

@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from sage.cascade.deterministic.answer import Answer
+from sage.cascade.deterministic.clock import southern_hemisphere
 from sage.cascade.deterministic.sky import EVENTS, SEASONS, next_moon, season_start
 
 
@@ -218,9 +219,10 @@ def _target_date(when: str, today: date, asked_year: int = 0) -> tuple[date, str
     given_year = 0
     if (event := _season(when)) is not None:  # the base said 4 weeks until summer in November
         name = f"the {EVENTS[event]}"
+        in_sky = (event + 2) % 4 if southern_hemisphere() else event  # summer: December
 
         def in_year(year: int) -> date:
-            return season_start(year, event).astimezone().date()  # the host's own day
+            return season_start(year, in_sky).astimezone().date()  # the host's own day
 
     elif when in _EASTER_OFFSETS:
         name = "Easter" if when.startswith("easter s") else when.title()

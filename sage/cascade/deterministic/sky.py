@@ -16,7 +16,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 SEASONS = {"spring": 0, "summer": 1, "autumn": 2, "fall": 2, "winter": 3}
-"""The northern hemisphere's names: spring begins at the March equinox."""
+"""The seasons by the equinox or solstice that begins them, in the northern hemisphere
+(spring at the March equinox); a southern household's are two events on."""
 EVENTS = ("spring equinox", "summer solstice", "autumn equinox", "winter solstice")
 
 _MEAN = (  # JDE0 = a + b Y + c Y^2 + d Y^3 + e Y^4, Y = (year - 2000) / 1000
