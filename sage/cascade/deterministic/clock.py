@@ -269,13 +269,16 @@ def _day(moment: datetime, today: datetime) -> str:
 
 def southern_hemisphere() -> bool:
     """The host's time zone lies south of the equator (its seasons are the other way
-    round): the zone's latitude in the time zone database's zone1970.tab. A zone that is
-    not listed there (UTC, an alias) counts as northern."""
+    round): the zone (TZ, else /etc/localtime's link, else /etc/timezone) has a southern
+    latitude in the time zone database's zone1970.tab. A zone not listed there (UTC, an
+    alias) counts as northern."""
     key = os.environ.get("TZ", "").lstrip(":")
     if not key:
         localtime = Path("/etc/localtime")
         target = str(localtime.resolve()) if localtime.is_symlink() else ""
         key = target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
+    if not key and (named := Path("/etc/timezone")).is_file():  # a copied /etc/localtime
+        key = named.read_text().strip()
     return _latitude_sign(key) == "-"
 
 
