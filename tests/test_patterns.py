@@ -97,6 +97,13 @@ def matcher() -> PatternMatcher:
         ("What's the weather like tomorrow?", "no_internet", None),  # not an invented forecast
         ("Will it rain today?", "no_internet", None),
         ("What time does the sun set?", "no_location", None),  # the base said 6:00 PM
+        # the base said "The store closes at 6:00 PM."
+        (
+            "What time does the store close?",
+            "no_hours",
+            "I run offline, so I can't look up when the store is open.",
+        ),
+        ("When does the file close in Python?", None, None),  # for the models
         ("Cancel that.", "stop", None),
         # the machine's own state is read, not invented ("The CPU temperature is 75 degrees.")
         ("How much disk space is free?", "machine_disk", None),
