@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 NUMBER = r"\d+(?: point \d+)?"
 """A number in the normalised transcript ("98.6" is "98 point 6" by then, as it is said)."""
@@ -22,6 +23,12 @@ class Answer:
     unfinished: str | None = None
     """The expression so far when the question stopped after an operator ("3 plus"): the
     reply asks for the rest, and the next utterance may complete it."""
+
+
+def spoken_date(day: date, today: date) -> str:
+    """ "Sunday, March 14", with the year when it is not this one."""
+    year = f", {day.year}" if day.year != today.year else ""
+    return f"{day:%A, %B} {day.day}{year}"
 
 
 def spoken_number(value: float) -> str:

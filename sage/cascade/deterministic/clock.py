@@ -10,7 +10,7 @@ import zoneinfo
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
-from sage.cascade.deterministic.answer import Answer
+from sage.cascade.deterministic.answer import Answer, spoken_date
 
 
 def clock(text: str, now: datetime) -> Answer | None:
@@ -224,7 +224,7 @@ def _daylight_saving(text: str, now: datetime) -> Answer | None:
     if wanted is not None and _forward(change) != wanted:
         if last := _offset_change(local, -1):
             verb = "started" if wanted else "ended"
-            said = f"Daylight saving time {verb} on {_day(last[1], local)}. "
+            said = f"Daylight saving time {verb} on {spoken_date(last[1], local)}. "
         change = _offset_change(change[1] + timedelta(days=1), +1) or change
     elif text.startswith("is it"):
         said = "No. " if _forward(change) else "Yes. "  # in it until the clocks go back
@@ -232,7 +232,7 @@ def _daylight_saving(text: str, now: datetime) -> Answer | None:
     shift = abs(after.utcoffset() - before.utcoffset())  # type: ignore[operator]
     amount = "an hour" if shift == timedelta(hours=1) else f"{shift.seconds // 60} minutes"
     return Answer(f"{said}The clocks go {'forward' if _forward(change) else 'back'} {amount} "
-                  f"on {_day(before, local)}, at {_clock(before)}.", "date")  # fmt: skip
+                  f"on {spoken_date(before, local)}, at {_clock(before)}.", "date")  # fmt: skip
 
 
 def _forward(change: tuple[datetime, datetime]) -> bool:
@@ -259,12 +259,6 @@ def _offset_change(local: datetime, direction: int) -> tuple[datetime, datetime]
         lo, hi = (mid, hi) if offset(mid) == offset(lo) else (lo, mid)
     old = offset(lo) or timedelta()
     return (datetime.fromtimestamp(hi, timezone(old)), datetime.fromtimestamp(hi).astimezone())
-
-
-def _day(moment: datetime, today: datetime) -> str:
-    """ "Sunday, March 14", with the year when it is not this one."""
-    year = f", {moment.year}" if moment.year != today.year else ""
-    return f"{moment:%A}, {moment:%B} {moment.day}{year}"
 
 
 def southern_hemisphere() -> bool:

@@ -7,7 +7,7 @@ import calendar
 import re
 from datetime import date, datetime, time, timedelta
 
-from sage.cascade.deterministic.answer import Answer
+from sage.cascade.deterministic.answer import Answer, spoken_date
 from sage.cascade.deterministic.clock import southern_hemisphere
 from sage.cascade.deterministic.sky import EVENTS, SEASONS, next_moon, season_start
 
@@ -430,7 +430,7 @@ def _on_day(text: str, today: date) -> Answer | None:
         return Answer(f"{name}{year} {verb} a {target.strftime('%A')}.", "date")
     if name.split()[-1].lower() in _WEEKDAYS:  # "Next Friday is November 27."
         return Answer(f"{name} {verb} {target.strftime('%B')} {target.day}{year}.", "date")
-    return Answer(f"{name} {verb} {target.strftime('%A, %B')} {target.day}{year}.", "date")
+    return Answer(f"{name} {verb} {spoken_date(target, today)}.", "date")
 
 
 def _year(hit: re.Match[str], today: date) -> int:
@@ -451,13 +451,11 @@ def _said_year(said: str, today: date) -> int:
 def _which(name: str, target: date, today: date) -> str:
     """What to add to a day's name to say which day it is: "November 27" for "Friday", "a
     Friday" for "December 25", the whole date for "Christmas"."""
-    if name in map(str.capitalize, _WEEKDAYS):
-        said = f"{target:%B} {target.day}"
-    elif name.split()[0].lower() in _MONTHS:
+    if name.split()[0].lower() in _MONTHS:
         return f"a {target:%A}"
-    else:
-        said = f"{target:%A, %B} {target.day}"
-    return said + (f", {target.year}" if target.year != today.year else "")
+    if name not in map(str.capitalize, _WEEKDAYS):
+        return spoken_date(target, today)
+    return f"{target:%B} {target.day}" + (f", {target.year}" if target.year != today.year else "")
 
 
 def _span(days: int, in_weeks: bool) -> str:
@@ -494,9 +492,8 @@ def _until(text: str, today: date) -> Answer | None:
         if days > 36_500:
             return None
         target = today - timedelta(days=days)
-        year = f", {target.year}" if target.year != today.year else ""
-        return Answer(f"{hit['n']} {hit['unit']} ago it was {target.strftime('%A, %B')} "
-                      f"{target.day}{year}.", "date")  # fmt: skip
+        return Answer(f"{hit['n']} {hit['unit']} ago it was {spoken_date(target, today)}.",
+                      "date")  # fmt: skip
     return None
 
 
