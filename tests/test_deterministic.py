@@ -100,6 +100,24 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("what's 80 minus 25 percent", "80 minus 25 percent is 60."),
         ("what's the tip on 45 at", "The tip on 45 at what?"),
         ("How many tablespoons of butter in a stick?", "1 stick is 8 tablespoons."),
+        # the base said 2 cups of flour weigh 113 grams, and that half of 3/4 cup is 1.5 cups
+        ("Convert 2 cups of flour to grams.", "2 cups of flour is about 240 grams."),
+        ("how many grams of sugar in a cup", "1 cup of sugar is about 198 grams."),
+        ("How many cups is 500 grams of flour?", "500 grams of flour is about 4.17 cups."),
+        ("How many grams is a stick of butter?", "1 stick of butter is about 114 grams."),
+        ("1 and a half cups of flour in grams", "1.5 cups of flour is about 180 grams."),
+        ("How many ounces in a cup of flour?", "1 cup of flour is about 4.23 ounces."),
+        ("How many ounces in a cup of milk?", "1 cup is 8 fluid ounces."),  # a liquid's
+        (
+            "What's half of three quarters of a cup?",
+            "Half of 3 quarters of a cup is 3 eighths of a cup, or 6 tablespoons.",
+        ),
+        ("half of 3/4 cup", "Half of 3 quarters of a cup is 3 eighths of a cup, or 6 tablespoons."),
+        ("Double 2 thirds of a cup.", "Double 2 thirds of a cup is 1 and a third cups."),
+        (
+            "half of 1 tablespoon",
+            "Half of 1 tablespoon is half a tablespoon, or 1 and a half teaspoons.",
+        ),
         # the base said 62.137 (right, in 1.9 s to first audio)
         (
             "What's 100 kilometers per hour in miles per hour?",
@@ -296,6 +314,9 @@ def test_answers(question: str, reply: str) -> None:
         "what is half",
         "is 1000000000039 a prime number",  # past the trial-division bound
         "How many feet in 3 kilograms?",  # different dimensions
+        "How many grams in a cup?",  # of what: flour and water differ by half
+        "How many grams in 2 cups of chocolate chips?",  # not on the weight chart
+        "a third of a cup",  # no question
         "Spell it.",  # a word said before, not "it"
         "how many hours until 25",
         "what is 5 dollars plus 3 euros",  # no exchange rate

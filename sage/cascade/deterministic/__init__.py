@@ -27,7 +27,7 @@ from sage.cascade.deterministic.arithmetic import (
 )
 from sage.cascade.deterministic.clock import clock
 from sage.cascade.deterministic.dates import dates
-from sage.cascade.deterministic.units import convert
+from sage.cascade.deterministic.units import convert, scaled
 from sage.cascade.deterministic.words import chance, spelling
 from sage.patterns.matcher import normalise
 
@@ -55,6 +55,7 @@ def answer(transcript: str, now: datetime, rng: random.Random | None = None) -> 
         or average(text)
         or split(text)
         or convert(text)
+        or scaled(text)
         or clock(text, now)
         or dates(text, now)
         or spelling(text)

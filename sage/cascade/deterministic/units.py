@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from fractions import Fraction
 
 from sage.cascade.deterministic.answer import NUMBER, Answer, spoken_number
 
@@ -74,21 +75,50 @@ def _unit(phrase: str) -> str | None:
     return singular if head.endswith("s") and singular in _UNITS else None
 
 
+_GRAMS_PER_CUP = {
+    "flour": 120, "all purpose flour": 120, "plain flour": 120, "bread flour": 120,
+    "whole wheat flour": 113, "sugar": 198, "white sugar": 198, "granulated sugar": 198,
+    "brown sugar": 213, "powdered sugar": 113, "icing sugar": 113, "confectioners sugar": 113,
+    "butter": 227, "honey": 340, "maple syrup": 312, "cocoa": 84, "cocoa powder": 84,
+    "oats": 89, "rolled oats": 89, "rice": 185, "salt": 292,
+    "water": 236.6, "milk": 244, "oil": 218, "vegetable oil": 218, "olive oil": 216,
+}  # fmt: skip
+"""What a US cup of an ingredient weighs, for "2 cups of flour in grams" (the base said
+113): King Arthur Baking's ingredient weight chart (flour spooned in and levelled, brown
+sugar packed), USDA FoodData Central for rice, salt, milk and the oils, water by its
+density. A cup varies with how it is filled, so these answers say "about"."""
+_LIQUIDS = frozenset({"water", "milk", "oil", "vegetable oil", "olive oil"})
+"""Ingredients whose ounces are fluid ounces; flour's or butter's are weighed."""
 _AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
             "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
 """Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
+_PARTS = {"a half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "2 thirds": 2 / 3,
+          "3 quarters": 0.75}  # fmt: skip
+_QUANTITY = rf"{NUMBER}(?: and (?:{'|'.join(_PARTS)})| divided by \d+)?"
+"""A number as a recipe says it: "1 and a half", "3/4" (normalised to "3 divided by 4")."""
 _CONVERSIONS = (
     re.compile(
         r"^how many (?P<to>[a-z ]+?) (?:are there |is there |are |is )?in "
         rf"(?:(?P<spoken>(?P<amount>{'|'.join(_AMOUNTS)})(?: of)?(?: a| an)?) "
-        rf"|(?:a |an |one )?(?P<n>{NUMBER})? ?)(?P<from>[a-z ]+?)$"
+        rf"|(?:a |an |one )?(?P<n>{_QUANTITY})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?P<n>{NUMBER}) "
+        rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?P<n>{_QUANTITY}) "
         r"(?P<from>[a-z ]+?) (?:in|to|into|as|and) (?P<to>[a-z ]+?)$"  # whisper: "and" for "in"
     ),
-    re.compile(rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?P<n>{NUMBER}) (?P<from>[a-z ]+?)$"),
+    re.compile(
+        rf"^how many (?P<to>[a-z ]+?) (?:is|are) (?:a |an |(?P<n>{_QUANTITY}) )(?P<from>[a-z ]+?)$"
+    ),
 )
+_SHARES = {"half": 0.5, "a half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "double": 2.0,
+           "twice": 2.0, "triple": 3.0}  # fmt: skip
+_SHARE = re.compile(
+    rf"^(?P<share>{'|'.join(_SHARES)})(?: of)? (?:(?P<amount>{'|'.join(_AMOUNTS)})|"
+    rf"(?P<n>{_QUANTITY})) (?:of )?(?:a |an )?(?P<unit>[a-z ]+?)$"
+)
+"""A recipe scaled: "half of 3 quarters of a cup" (the base said "one and a half cups",
+then "one quarter of a cup")."""
+_SMALLER = {"cup": ("tablespoon", 16), "tablespoon": ("teaspoon", 3)}
 
 
 _FEET_AND_INCHES = re.compile(
@@ -112,6 +142,24 @@ def convert(text: str) -> Answer | None:
     return replace(found, reply=found.reply.replace(f"{spoken_number(inches)} inches", asked, 1))
 
 
+def _quantity(said: str | None) -> float:
+    """ "1 and a half" → 1.5, "3 divided by 4" → 0.75, nothing → 1."""
+    if not said:
+        return 1.0
+    number, _, part = said.replace(" point ", ".").partition(" and ")
+    number, _, divisor = number.partition(" divided by ")
+    return float(number) / float(divisor or 1) + _PARTS.get(part, 0.0)
+
+
+def _ingredient(*phrases: str) -> str | None:
+    """What is measured, where the weight chart has it: "cups of flour" → "flour"."""
+    for phrase in phrases:
+        what = phrase.partition(" of ")[2]
+        if what in _GRAMS_PER_CUP:
+            return what
+    return None
+
+
 def _convert(text: str) -> Answer | None:
     for pattern in _CONVERSIONS:
         hit = pattern.match(text)
@@ -122,16 +170,16 @@ def _convert(text: str) -> Answer | None:
             source = _OTHER_SCALE[target]  # "72 degrees in celsius": the base said 21.7777…
         if source is None or target is None:
             return None
-        if _UNITS[source][0] != _UNITS[target][0]:  # "ounces in a cup" are fluid ounces
-            if _UNITS[target][0] == "volume":
+        ingredient = _ingredient(hit["from"], hit["to"])
+        if _UNITS[source][0] != _UNITS[target][0] and ingredient in (None, *_LIQUIDS):
+            if _UNITS[target][0] == "volume":  # "ounces in a cup" are fluid ounces
                 source = _FLUID.get(source, source)
             if _UNITS[source][0] == "volume":
                 target = _FLUID.get(target, target)
-            if _UNITS[source][0] != _UNITS[target][0]:
-                return None
         spoken = hit.groupdict().get("spoken")
-        number = hit["n"].replace(" point ", ".") if hit["n"] else "1"
-        amount = _AMOUNTS[hit["amount"]] if spoken else float(number)
+        amount = _AMOUNTS[hit["amount"]] if spoken else _quantity(hit["n"])
+        if _UNITS[source][0] != _UNITS[target][0]:
+            return _weighed(amount, spoken, source, target, ingredient)
         if _UNITS[source][0] == "temperature":
             value = _FROM_KELVIN[target](_TO_KELVIN[source](amount))
             given, result = spoken_number(amount), spoken_number(value)
@@ -148,6 +196,58 @@ def _convert(text: str) -> Answer | None:
             said += f" {inches} {_plural('inch', inches)}" if inches else ""
         return Answer(f"{given} is {said}.", "units")
     return None
+
+
+def _weighed(
+    amount: float, spoken: str | None, source: str, target: str, ingredient: str | None
+) -> Answer | None:
+    """A volume of an ingredient as a weight, or a weight as a volume, by the chart."""
+    dimensions = {_UNITS[source][0], _UNITS[target][0]}
+    if ingredient is None or dimensions != {"volume", "mass"}:
+        return None
+    kg_per_liter = _GRAMS_PER_CUP[ingredient] / 1000 / _UNITS["cup"][1]
+    value = amount * _UNITS[source][1] / _UNITS[target][1]
+    value *= kg_per_liter if _UNITS[source][0] == "volume" else 1 / kg_per_liter
+    value = float(f"{value:.3g}")  # the chart's figures are not exact to four
+    given = f"{spoken} {source}" if spoken else f"{spoken_number(amount)} {_plural(source, amount)}"
+    said = f"{spoken_number(value)} {_plural(target, value)}"
+    return Answer(f"{given} of {ingredient} is about {said}.", "units")
+
+
+def scaled(text: str) -> Answer | None:
+    """ "half of 3 quarters of a cup" → "… is 3 eighths of a cup, or 6 tablespoons."."""
+    hit = _SHARE.match(text)
+    unit = _unit(hit["unit"]) if hit is not None else None
+    if hit is None or unit is None or _UNITS[unit][0] == "temperature":
+        return None
+    amount = _AMOUNTS[hit["amount"]] if hit["amount"] else _quantity(hit["n"])
+    value = amount * _SHARES[hit["share"]]
+    said = _fraction_of(value, unit)
+    smaller, per = _SMALLER.get(unit, (unit, 1))
+    if smaller != unit and value < 1 and (value * per * 2).is_integer():
+        said += f", or {_fraction_of(value * per, smaller)}"
+    share = hit["share"] if _SHARES[hit["share"]] > 1 else f"{hit['share']} of"
+    return Answer(f"{share} {_fraction_of(amount, unit)} is {said}.", "units")
+
+
+_FRACTION_WORDS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters"),
+                   8: ("eighth", "eighths")}  # fmt: skip
+
+
+def _fraction_of(value: float, unit: str) -> str:
+    """An amount as a recipe says it: "3 eighths of a cup", "1 and a half cups"."""
+    exact = Fraction(value).limit_denominator(8)
+    if abs(float(exact) - value) > 1e-9 or exact.denominator not in _FRACTION_WORDS:
+        return f"{spoken_number(value)} {_plural(unit, value)}"
+    whole, part = divmod(exact.numerator, exact.denominator)
+    if part == 0:
+        return f"{whole} {_plural(unit, whole)}"
+    one, many = _FRACTION_WORDS[exact.denominator]
+    piece = f"{'an' if one[0] in 'aeiou' else 'a'} {one}" if part == 1 else f"{part} {many}"
+    if whole:
+        return f"{whole} and {piece} {_plural(unit, 2)}"
+    article = "an" if unit[0] in "aeiou" else "a"
+    return f"half {article} {unit}" if piece == "a half" else f"{piece} of {article} {unit}"
 
 
 def _plural(unit: str, amount: float) -> str:
