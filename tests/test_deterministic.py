@@ -114,6 +114,8 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ),
         ("half of 3/4 cup", "Half of 3 quarters of a cup is 3 eighths of a cup, or 6 tablespoons."),
         ("Double 2 thirds of a cup.", "Double 2 thirds of a cup is 1 and a third cups."),
+        # whisper's hearing of it
+        ("Double two thirds of the cup.", "Double 2 thirds of a cup is 1 and a third cups."),
         (
             "half of 1 tablespoon",
             "Half of 1 tablespoon is half a tablespoon, or 1 and a half teaspoons.",

@@ -114,7 +114,7 @@ _SHARES = {"half": 0.5, "a half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "dou
            "twice": 2.0, "triple": 3.0}  # fmt: skip
 _SHARE = re.compile(
     rf"^(?P<share>{'|'.join(_SHARES)})(?: of)? (?:(?P<amount>{'|'.join(_AMOUNTS)})|"
-    rf"(?P<n>{_QUANTITY})) (?:of )?(?:a |an )?(?P<unit>[a-z ]+?)$"
+    rf"(?P<n>{_QUANTITY})) (?:of )?(?:a |an |the )?(?P<unit>[a-z ]+?)$"
 )
 """A recipe scaled: "half of 3 quarters of a cup" (the base said "one and a half cups",
 then "one quarter of a cup")."""
