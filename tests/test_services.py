@@ -132,6 +132,39 @@ def test_the_state_of_a_service_not_on_the_list_is_never_guessed() -> None:
     assert services.answer("Is my code running faster with PyPy?", 0.0) is None
 
 
+@pytest.mark.parametrize(
+    ("said", "refusal"),
+    [
+        ("Delete all my files.", "I can't delete all your files."),
+        ("Please install docker.", "I can't install docker."),
+        ("Start the dishwasher.", "I can't start the dishwasher."),
+        ("Restart postgres.", "I can't restart postgres."),
+        ("Run rm -rf slash.", "I can't run rm -rf slash."),
+    ],
+)
+def test_an_order_to_act_on_anything_else_is_refused_with_the_list(said: str, refusal: str) -> None:
+    """The base said "To delete all your files, you can use the command sage delete all
+    files." (and the same for each of these)."""
+    executor = RecordingExecutor()
+    allowlist = "I can check, start, stop or restart nginx and check ssh."
+    assert control(executor).answer(said, 0.0) == f"{refusal} {allowlist}"
+    assert executor.calls == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Stop talking.",
+        "Start over.",
+        "Remove duplicates from a list in Python.",
+        "How do I install docker?",
+        "Delete it.",
+    ],  # fmt: skip
+)
+def test_what_is_no_order_to_act_goes_on(said: str) -> None:
+    assert control(RecordingExecutor()).answer(said, 0.0) is None
+
+
 def test_several_services_at_once_are_asked_for_one_at_a_time() -> None:
     """It read back "Restart nginx?" for "Restart nginx and ssh." and dropped ssh."""
     executor = RecordingExecutor()

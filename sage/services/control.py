@@ -35,6 +35,20 @@ _ACTION = re.compile(
     r"(?P<verb>start|stop|restart|reload|enable|disable|kill|shut ?down|turn off|bounce)\s+"
     r"(?:up\s+)?(?P<name>[\w .@-]+?)\W*$", re.I)  # fmt: skip
 """An imperative at the start of the request: "please restart the web server"."""
+_ORDER = re.compile(
+    r"^\W*(?:(?:please|can you|could you|would you|will you|sage|hey sage|now)\W+)*"
+    r"(?P<verb>start|stop|restart|reload|enable|disable|kill|shut ?down|turn off|run|execute"
+    r"|install|uninstall|update|upgrade|delete|remove|erase|wipe|format|open|close|launch"
+    r"|empty|reset|reboot)\s+(?P<what>[\w.@/-]+(?:\s+[\w.@/-]+){0,4}?)\W*$", re.I)  # fmt: skip
+"""An order to act on something that is no service on the list: "delete all my files",
+"install docker", "start the dishwasher" (the base said "you can use the command sage
+delete all files")."""
+_NOT_AN_OBJECT = re.compile(
+    r"^(?:over|again|now|here|up|it|that|this|everything|\w+ing)\b"  # "stop talking"
+    r"|\b(?:in|with|using|from|into|by|on|for|to|how|why|what)\b", re.I)  # fmt: skip
+"""Not a thing to act on, or a how-to for the models: "remove duplicates from a list"."""
+_SAID_BACK = {"my": "your", "me": "you", "mine": "yours", "our": "your", "your": "my",
+              "you": "me", "yours": "mine"}  # fmt: skip
 _SERVICE_WORDS = re.compile(r"\b(service|server|daemon|unit)\b|\.(service|socket|timer)\b", re.I)
 """A name that is clearly a service even when it is not on the list (then refused)."""
 _STATUS = re.compile(
@@ -239,7 +253,7 @@ class ServiceControl:
             return " ".join(said) or "I'm not allowed to check any services."
         intent = self.parse(text, now)
         if intent is None:
-            return None
+            return self._refusal(text)
         names = [n for n in re.split(r",\s*|\s+and\s+", intent.spoken) if n.strip()]
         if len(names) > 1 and all(self._resolve(name) for name in names):
             # "restart nginx and ssh": one confirmation and one result at a time
@@ -265,6 +279,18 @@ class ServiceControl:
             self._log(text, intent.source, intent.verb, unit.name, "confirm_requested")
             return f"{intent.verb.capitalize()} {unit.short_name}? Say yes to confirm."
         return self._execute(text, intent.source, intent.verb, unit)
+
+    def _refusal(self, text: str) -> str | None:
+        """ "I can't delete your files." and what is on the list, for an order to act on
+        something else; None for anything that is not such an order."""
+        order = _ORDER.match(text)
+        if order is None or _NOT_AN_OBJECT.search(order["what"]):
+            return None
+        verb = order["verb"].lower()
+        words = order["what"].rstrip(".").split()
+        what = " ".join(_SAID_BACK.get(word.lower(), word) for word in words)
+        self._log(text, "pattern", verb, what, "refused", "not a service")
+        return f"I can't {verb} {what}. {self._allowlist()}"
 
     def _allowlist(self) -> str:
         """ "I can check, start, stop or restart nginx and check ssh." """
