@@ -268,6 +268,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         return 0
     if status["state"] is None:
         print("sage is not running and has never run here (no status file)")
+        print(f"host     {host.summary(status['host'])}")  # where it would run
         return 0
     now = time.time()
     if status["running"]:

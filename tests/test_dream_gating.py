@@ -193,7 +193,8 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
                               capture_output=True, text=True, check=True)  # fmt: skip
         return done.stdout
 
-    assert "never run" in sage("status")
+    never = sage("status")
+    assert "never run" in never and f"host     {summary()}\n" in never  # where it would run
     wav = speak_piper("status_time", "What time is it?")
     sage("run", "--input", str(wav), "--output", "none", "-q")
     status = json.loads(sage("status", "--json"))
