@@ -75,3 +75,5 @@ def test_a_sentence_ends_at_its_mark_unless_the_mark_may_go_on(
 
 def test_clean_for_speech() -> None:
     assert clean_for_speech("# Title\n- item one\n[link](http://x)  ok") == "Title item one link ok"
+    # the base's "git branch <branch-name>." was spoken as "git branch less than branch-name"
+    assert clean_for_speech("use git branch <branch-name>.") == "use git branch branch name."

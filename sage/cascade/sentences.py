@@ -27,10 +27,14 @@ CODE_LEFT_OUT = "The answer goes on in code, which I can't read out well."
 """Said where a code block starts: the listener knows there was more, and a first
 clause already spoken ("To check if a number is prime in Python,") is not left hanging."""
 _MARKUP = re.compile(r"[*_#`>|]+|^\s*(?:[-•]|\d+[.)])\s+|\[(.*?)\]\(.*?\)", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"<([a-zA-Z][\w -]*)>")
+"""A placeholder in a command, "git branch <branch-name>": said as "branch name" (the
+markup rule left "<branch-name", which the voice read as "less than")."""
 
 
 def clean_for_speech(text: str) -> str:
     """Remove markdown that a voice would read out, collapse whitespace."""
+    text = _PLACEHOLDER.sub(lambda m: m.group(1).replace("-", " ").replace("_", " "), text)
     text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
     return " ".join(text.split())
 
