@@ -77,3 +77,5 @@ def test_clean_for_speech() -> None:
     assert clean_for_speech("# Title\n- item one\n[link](http://x)  ok") == "Title item one link ok"
     # the base's "git branch <branch-name>." was spoken as "git branch less than branch-name"
     assert clean_for_speech("use git branch <branch-name>.") == "use git branch branch name."
+    assert clean_for_speech("use `git branch <name>` .") == "use git branch name."
+    assert clean_for_speech("it runs on .NET .") == "it runs on .NET."

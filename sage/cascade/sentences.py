@@ -31,12 +31,15 @@ _PLACEHOLDER = re.compile(r"<([a-zA-Z][\w -]*)>")
 """A placeholder in a command, "git branch <branch-name>": said as "branch name" (the
 markup rule left "<branch-name", which the voice read as "less than")."""
 
+_SPACE_BEFORE_MARK = re.compile(r"\s+([.,!?;:])(?=\s|$)")
+"""What removed markup leaves: "use `git branch`." is "use git branch ."."""
+
 
 def clean_for_speech(text: str) -> str:
     """Remove markdown that a voice would read out, collapse whitespace."""
     text = _PLACEHOLDER.sub(lambda m: m.group(1).replace("-", " ").replace("_", " "), text)
     text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
-    return " ".join(text.split())
+    return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(text.split()))
 
 
 def split_sentences(
