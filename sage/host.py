@@ -2,20 +2,56 @@
 
 One place for the choices the daemon makes at load (llama.cpp offloads to a GPU when its
 build can, whisper runs on CUDA when CTranslate2 sees a device, Piper and the ONNX draft
-on onnxruntime's CUDA provider when it has one), so ``sage status`` can show them.
+on onnxruntime's CUDA provider when it has one), so ``sage status`` can show them; and
+where the host is, as far as its time zone tells (the seasons' hemisphere, the emergency
+number's country).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 JETSON_RELEASE = Path("/etc/nv_tegra_release")
+
+
+def time_zone() -> str:
+    """The host's time zone name: TZ, else /etc/localtime's link, else /etc/timezone."""
+    key = os.environ.get("TZ", "").lstrip(":")
+    if not key:
+        localtime = Path("/etc/localtime")
+        target = str(localtime.resolve()) if localtime.is_symlink() else ""
+        key = target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
+    if not key and (named := Path("/etc/timezone")).is_file():  # a copied /etc/localtime
+        key = named.read_text().strip()
+    return key
+
+
+def time_zone_row() -> tuple[str, str] | None:
+    """(ISO 3166 country code, coordinates) of the host's time zone in the time zone
+    database's zone.tab: ("GB", "+513030-0000731") for Europe/London; None for a zone
+    not listed (UTC, an alias)."""
+    return _zone_row(time_zone())
+
+
+@functools.cache
+def _zone_row(key: str) -> tuple[str, str] | None:
+    for folder in zoneinfo.TZPATH:
+        table = Path(folder) / "zone.tab"
+        if not table.is_file():
+            continue
+        for line in table.read_text(errors="replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3 and fields[2] == key:
+                return fields[0], fields[1]
+    return None
 
 
 def nvidia_gpus() -> list[str]:

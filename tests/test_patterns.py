@@ -152,6 +152,40 @@ def test_time_on_the_hour_is_said_without_zeros(matcher: PatternMatcher) -> None
     assert match is not None and match.reply == "It's 1 AM."
 
 
+_NO_COUNTRY = (
+    "I don't know which country this house is in (its time zone is UTC). 1 1 2 reaches the "
+    "emergency services from a mobile phone in Europe and many other countries, and 9 1 1 in "
+    "North America."
+)
+
+
+@pytest.mark.parametrize(
+    ("zone", "text", "reply"),
+    [
+        # the base said 911 whatever the country; the voice read "911" as "nine hundred eleven"
+        ("America/New_York", "What's the emergency number?",
+         "In the United States, the emergency number is 9 1 1."),
+        ("Europe/London", "Call an ambulance!",  # it said "I can't make calls or send messages."
+         "I can't make calls. In the United Kingdom, the emergency number is 9 9 9; 1 1 2 works "
+         "too."),
+        ("Europe/Berlin", "What number do I call for the police?",
+         "In Germany, the emergency number is 1 1 2."),
+        ("Asia/Tokyo", "How do I call an ambulance?",
+         "In Japan, call 1 1 9 for an ambulance or the fire brigade, and 1 1 0 for the police."),
+        ("Australia/Sydney", "what is the emergency number here",
+         "In Australia, the emergency number is 0 0 0."),
+        ("UTC", "What's the emergency number?", _NO_COUNTRY),
+    ],
+)  # fmt: skip
+def test_the_emergency_number_is_the_host_countrys(
+    matcher: PatternMatcher, monkeypatch: pytest.MonkeyPatch, zone: str, text: str, reply: str
+) -> None:
+    monkeypatch.setenv("TZ", zone)  # the country comes from the host's time zone
+    match = matcher.match(text, NOW)
+    assert match is not None and match.reply == reply
+    assert matcher.match("Call mom.", NOW).rule == "no_calls"  # type: ignore[union-attr]
+
+
 def test_capabilities_lists_rules_and_skills() -> None:
     matcher = PatternMatcher(load_rules([DEFAULT_RULES]), ["control the services on my list"])
     match = matcher.match("what can you do", NOW)

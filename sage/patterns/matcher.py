@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sage.patterns import machine
+from sage.patterns.emergency import emergency_number
 from sage.patterns.numbers import normalise_numbers
 from sage.patterns.rules import Rule
 
@@ -70,6 +71,10 @@ def _stop(rule: Rule, slots: dict[str, str], now: datetime) -> str:
     return "Okay."
 
 
+def _emergency(rule: Rule, slots: dict[str, str], now: datetime) -> str:
+    return rule.replies[0].format(emergency=emergency_number())
+
+
 def _machine_fact(name: str) -> Responder:
     """A fact this machine reads about itself when asked (uptime, free disk, ...)."""
     return lambda rule, slots, now: machine.read(name)
@@ -87,6 +92,7 @@ class PatternMatcher:
             "time": _time,
             "date": _date,
             "stop": _stop,
+            "emergency": _emergency,
             "capabilities": self._capabilities,
             **{name: _machine_fact(name) for name in machine.FACTS},
         }

@@ -4,13 +4,12 @@ in another place, from the host's time zone data."""
 from __future__ import annotations
 
 import functools
-import os
 import re
 import zoneinfo
 from datetime import datetime, timedelta, timezone, tzinfo
-from pathlib import Path
 
 from sage.cascade.deterministic.answer import Answer, spoken_date
+from sage.host import time_zone_row
 
 
 def clock(text: str, now: datetime) -> Answer | None:
@@ -263,27 +262,7 @@ def _offset_change(local: datetime, direction: int) -> tuple[datetime, datetime]
 
 def southern_hemisphere() -> bool:
     """The host's time zone lies south of the equator (its seasons are the other way
-    round): the zone (TZ, else /etc/localtime's link, else /etc/timezone) has a southern
-    latitude in the time zone database's zone1970.tab. A zone not listed there (UTC, an
-    alias) counts as northern."""
-    key = os.environ.get("TZ", "").lstrip(":")
-    if not key:
-        localtime = Path("/etc/localtime")
-        target = str(localtime.resolve()) if localtime.is_symlink() else ""
-        key = target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
-    if not key and (named := Path("/etc/timezone")).is_file():  # a copied /etc/localtime
-        key = named.read_text().strip()
-    return _latitude_sign(key) == "-"
-
-
-@functools.cache
-def _latitude_sign(key: str) -> str | None:
-    for folder in zoneinfo.TZPATH:
-        table = Path(folder) / "zone1970.tab"
-        if not table.is_file():
-            continue
-        for line in table.read_text(errors="replace").splitlines():
-            fields = line.split("\t")
-            if len(fields) >= 3 and fields[2] == key:
-                return fields[1][0]  # "-3352+15113": the sign of the latitude
-    return None
+    round): it has a southern latitude in the time zone database. A zone not listed there
+    (UTC, an alias) counts as northern."""
+    row = time_zone_row()
+    return row is not None and row[1].startswith("-")  # "-3352+15113"
