@@ -16,7 +16,7 @@ from sage.cascade.cascade import (
     Cascade,
     Generation,
     select_tier,
-    with_the_date,
+    with_notes,
 )
 from sage.cascade.chat import ChatModel, Uncertainty
 from sage.cascade.llama_thread import on_llama_thread
@@ -283,8 +283,23 @@ def test_the_role_registry_loads_a_file_by_path_with_its_settings_and_falls_back
     pipeline.close()
 
 
+def test_a_request_about_harm_carries_the_hosts_emergency_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The base said "call 911 immediately" to a heart attack whatever the country."""
+    when = datetime(2031, 3, 4, 9, 5)
+    monkeypatch.setenv("TZ", "Europe/London")
+    assert with_notes("I think I'm having a heart attack.", when) == (
+        "I think I'm having a heart attack.\n"
+        "(In the United Kingdom, the emergency number is 999; 112 works too.)"
+    )
+    assert with_notes("How do I treat a minor burn?", when) == "How do I treat a minor burn?"
+    monkeypatch.setenv("TZ", "UTC")  # no country known: no note rather than a guess
+    assert with_notes("My kid swallowed a battery.", when) == "My kid swallowed a battery."
+
+
 def test_a_request_about_the_present_carries_the_date(cascade_models: dict[str, ChatModel]) -> None:
-    assert with_the_date("What is the capital of France?", datetime(2031, 3, 4, 9, 5)) == (
+    assert with_notes("What is the capital of France?", datetime(2031, 3, 4, 9, 5)) == (
         "What is the capital of France?"  # nothing about now: the prompt stays short
     )
     config = Config(cascade=dataclasses.replace(CascadeConfig(), escalate_low_prob=0.0,

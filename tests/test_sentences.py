@@ -79,3 +79,6 @@ def test_clean_for_speech() -> None:
     assert clean_for_speech("use git branch <branch-name>.") == "use git branch branch name."
     assert clean_for_speech("use `git branch <name>` .") == "use git branch name."
     assert clean_for_speech("it runs on .NET .") == "it runs on .NET."
+    assert clean_for_speech("If so, dial 999 or 112 now.") == "If so, dial 9 9 9 or 1 1 2 now."
+    assert clean_for_speech("Call 911.") == "Call 9 1 1."  # not "nine hundred eleven"
+    assert clean_for_speech("It has 206 bones.") == "It has 206 bones."

@@ -35,6 +35,7 @@ from sage.host import llama_gpu_offload
 from sage.metabolism.ledger import Meter
 from sage.metabolism.metabolism import Allowance
 from sage.metabolism.snapshots import Restored, SnapshotKey, SnapshotStore
+from sage.patterns.emergency import local_numbers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -205,14 +206,25 @@ _ABOUT_NOW = re.compile(
 )
 
 
-def with_the_date(text: str, now: datetime) -> str:
+_ABOUT_HARM = re.compile(
+    r"\b(?:emergenc|ambulance|heart attack|stroke|bleeding|unconscious|not breathing"
+    r"|can't breathe|choking|overdose|poison|swallowed|seizure|on fire|fire (?:in|at)|police)",
+    re.IGNORECASE,
+)
+
+
+def with_notes(text: str, now: datetime) -> str:
     """A request about the present carries the date and time: a language model has no
-    clock ("The current year is 2023."). Other requests stay as they were: about 20 more
-    prompt tokens cost the base some 250 ms of first token on 2 cores."""
-    if not _ABOUT_NOW.search(text):
-        return text
-    clock = now.strftime("%I:%M %p").lstrip("0")
-    return f"{text}\n(It is {now:%A, %B} {now.day}, {now.year}, {clock}.)"
+    clock ("The current year is 2023."). One about harm carries the host country's
+    emergency number: the base said "call 911" in any country. Other requests stay as
+    they were: about 20 more prompt tokens cost the base some 250 ms of first token on 2
+    cores."""
+    if _ABOUT_NOW.search(text):
+        clock = now.strftime("%I:%M %p").lstrip("0")
+        text = f"{text}\n(It is {now:%A, %B} {now.day}, {now.year}, {clock}.)"
+    if _ABOUT_HARM.search(text) and (numbers := local_numbers()) is not None:
+        text = f"{text}\n({numbers})"
+    return text
 
 
 class Cascade:
@@ -430,7 +442,7 @@ class Cascade:
             tier = select_tier(context, trust, self.costs_s, selectable, budget,
                                self.config.cascade.min_trust)  # fmt: skip
         stats.domain = classify_domain(text)
-        text = with_the_date(text, self._clock())
+        text = with_notes(text, self._clock())
         adapter = adapter_for(self.adapters_dir, stats.domain)
         can_modify = adapter is not None and "base" in selectable and "modifier" in allowed
         tiers = [*selectable, "modifier"] if can_modify else selectable

@@ -47,7 +47,7 @@ from typing import Any
 from sage.cascade import deterministic
 from sage.cascade.adapters import DOMAINS, adapter_for, adapters_dir, draft_adapter
 from sage.cascade.calibration import load_questions
-from sage.cascade.cascade import with_the_date
+from sage.cascade.cascade import with_notes
 from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.cascade.sentences import split_sentences
 from sage.catalog import ModelCache
@@ -187,7 +187,7 @@ class Distill:
         # The teacher answers as the cascade's best tier would: with the domain's modifier.
         self._teacher.use_adapter(adapter_for(adapters_dir(self.config), row["domain"]))
         text, when = row["transcript"], datetime.fromtimestamp(row["at"])
-        asked = with_the_date(text, when)  # as the cascade asked it (a note of the date)
+        asked = with_notes(text, when)  # as the cascade asked it (a note of the date)
         answer = " ".join(
             list(split_sentences(self._teach(asked)))[: self.config.cascade.max_sentences]
         )

@@ -53,6 +53,13 @@ def emergency_number() -> str:
     return _NUMBER.sub(lambda m: " ".join(m[0]), _reply(row[0] if row else None))
 
 
+def local_numbers() -> str | None:
+    """ "In Germany, the emergency number is 112." when the host's country is listed (a
+    note for the language models, whose own answer is 911), else None."""
+    row = time_zone_row()
+    return _reply(row[0]) if row is not None and row[0] in NUMBERS else None
+
+
 def _reply(country: str | None) -> str:
     if country is None:
         zone = time_zone() or "not set"
