@@ -108,6 +108,11 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("1 and a half cups of flour in grams", "1.5 cups of flour is about 180 grams."),
         ("How many ounces in a cup of flour?", "1 cup of flour is about 4.23 ounces."),
         ("How many ounces in a cup of milk?", "1 cup is 8 fluid ounces."),  # a liquid's
+        ("What's 180 C in F?", "180 degrees Celsius is 356 degrees Fahrenheit."),
+        ("How much is a pint in ml?", "1 pint is 473.2 milliliters."),
+        ("What's 5 foot 7 in cm?", "5 foot 7 is 170.2 centimeters."),
+        ("What is 7% sales tax on $20?", "7 percent sales tax on 20 dollars is 1.40 dollars."),
+        ("What is one third of 90?", "1 third of 90 is 30."),
         (
             "What's half of three quarters of a cup?",
             "Half of 3 quarters of a cup is 3 eighths of a cup, or 6 tablespoons.",

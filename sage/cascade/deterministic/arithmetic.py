@@ -27,8 +27,14 @@ _AMOUNTS = {"half a dozen": 6.0, "a dozen": 12.0, "dozen": 12.0, "a half": 0.5,
 """Numbers said as words that normalise leaves: "a quarter plus a third" (the base said 1)."""
 _FRACTIONS = ("a half", "a third", "a quarter")
 """What "3 and a half" adds to its whole number."""
-_PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "tenths": 10}
-"""Denominators of "3 quarters of 200", "2 thirds of 9"."""
+_PARTS = {"halves": 2, "thirds": 3, "quarters": 4, "fourths": 4, "fifths": 5, "eighths": 8,
+          "tenths": 10, "half": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
+          "eighth": 8, "tenth": 10}  # fmt: skip
+"""Denominators of "3 quarters of 200", "2 thirds of 9", "1 third of 90"."""
+_PERCENT_OF = [f"percent {what}{on}" for what in ("", "tip ", "tax ", "sales tax ", "vat ")
+               for on in (("of",) if not what else ("on", "for"))]  # fmt: skip
+"""A share of a sum: "15 percent of 80", "a 20 percent tip on 45", "7 percent sales tax
+on 20 dollars"."""
 _ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
 MAX_FACTORIAL = 170
@@ -51,8 +57,10 @@ class _Arithmetic:
     atom   := (number ["point" digits] ["and" fraction] | amount)
               [percent factor | parts ["of" factor]]
     amount := "half a dozen" | "a dozen" | "dozen" | "a half" | "a third" | "a quarter"
-    percent:= "percent of" | "percent tip on" | "percent tip for" | "percent off"
-    parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "tenths"
+    percent:= "percent of" | "percent" ("tip" | "tax" | "sales tax" | "vat") ("on" | "for")
+            | "percent off"
+    parts  := "halves" | "thirds" | "quarters" | "fourths" | "fifths" | "eighths" | "tenths"
+            | and each in the singular ("1 third of 90")
     """
 
     def __init__(self, words: list[str]) -> None:
@@ -192,7 +200,7 @@ class _Arithmetic:
         if self.take("point") and self.pos < len(self.words) and self.words[self.pos].isdigit():
             value = float(f"{int(value)}.{self.words[self.pos]}")
             self.pos += 1
-        if self.take("percent of") or self.take("percent tip on") or self.take("percent tip for"):
+        if any(self.take(phrase) for phrase in _PERCENT_OF):
             self.operators += 1
             return value / 100 * self.factor()
         if self.take("percent off"):  # a discount: the base said 25 percent off 80 is 50

@@ -40,6 +40,7 @@ _ALIASES = {
     "oz": "ounce", "degrees": "", "degree": "", "tonne": "ton", "tonnes": "ton",
     "tsp": "teaspoon", "tbsp": "tablespoon", "qt": "quart", "gal": "gallon",
     "mph": "mile per hour", "kph": "kilometer per hour", "kmh": "kilometer per hour",
+    "c": "celsius", "f": "fahrenheit", "pt": "pint",
 }  # fmt: skip
 _PHRASES = {"km h": "kilometer per hour", "m s": "meter per second"}
 """Units typed with a slash ("km/h"), which normalise splits into two words."""
@@ -103,7 +104,7 @@ _CONVERSIONS = (
         rf"|(?:a |an |one )?(?P<n>{_QUANTITY})? ?)(?P<from>[a-z ]+?)$"
     ),
     re.compile(
-        rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?P<n>{_QUANTITY}) "
+        rf"^(?:convert |how (?:tall|long|far|heavy|big|fast) is )?(?:(?P<n>{_QUANTITY})|an?) "
         r"(?P<from>[a-z ]+?) (?:in|to|into|as|and) (?P<to>[a-z ]+?)$"  # whisper: "and" for "in"
     ),
     re.compile(
@@ -122,7 +123,7 @@ _SMALLER = {"cup": ("tablespoon", 16), "tablespoon": ("teaspoon", 3)}
 
 
 _FEET_AND_INCHES = re.compile(
-    rf"\b(?P<ft>\d+) (?:feet|foot) (?:and )?(?P<in>{NUMBER}) inch(?:es)?\b"
+    rf"\b(?P<ft>\d+) (?:feet|foot) (?:and )?(?P<in>{NUMBER})(?: inch(?:es)?)?\b"
 )
 """A height as it is said: "5 feet 10 inches in centimeters" (the base said 177.18)."""
 
