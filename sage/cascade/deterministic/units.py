@@ -93,8 +93,8 @@ _LIQUIDS = frozenset({"water", "milk", "oil", "vegetable oil", "olive oil"})
 _AMOUNTS = {"a quarter": 0.25, "a third": 1 / 3, "a half": 0.5, "half a": 0.5, "half an": 0.5,
             "2 thirds": 2 / 3, "3 quarters": 0.75}  # fmt: skip
 """Spoken amounts: "how many tablespoons in a quarter cup" (the base said 3)."""
-_PARTS = {"a half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "2 thirds": 2 / 3,
-          "3 quarters": 0.75}  # fmt: skip
+_PARTS = {said: part for said, part in _AMOUNTS.items() if not said.startswith("half")}
+"""What "1 and ..." adds to its whole number: "a half", "3 quarters"."""
 _QUANTITY = rf"{NUMBER}(?: and (?:{'|'.join(_PARTS)})| divided by \d+)?"
 """A number as a recipe says it: "1 and a half", "3/4" (normalised to "3 divided by 4")."""
 _CONVERSIONS = (
