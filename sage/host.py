@@ -38,20 +38,20 @@ def time_zone_row() -> tuple[str, str] | None:
     """(ISO 3166 country code, coordinates) of the host's time zone in the time zone
     database's zone.tab: ("GB", "+513030-0000731") for Europe/London; None for a zone
     not listed (UTC, an alias)."""
-    return _zone_row(time_zone())
+    key = time_zone()
+    return next(((r[0], r[1]) for r in zone_table("zone.tab") if r[2:3] == (key,)), None)
 
 
 @functools.cache
-def _zone_row(key: str) -> tuple[str, str] | None:
+def zone_table(name: str) -> tuple[tuple[str, ...], ...]:
+    """The rows of one of the time zone database's tables ("zone.tab", "iso3166.tab"),
+    without comments; none where the database has no such table."""
     for folder in zoneinfo.TZPATH:
-        table = Path(folder) / "zone.tab"
-        if not table.is_file():
-            continue
-        for line in table.read_text(errors="replace").splitlines():
-            fields = line.split("\t")
-            if len(fields) >= 3 and fields[2] == key:
-                return fields[0], fields[1]
-    return None
+        table = Path(folder) / name
+        if table.is_file():
+            lines = table.read_text(errors="replace").splitlines()
+            return tuple(tuple(line.split("\t")) for line in lines if not line.startswith("#"))
+    return ()
 
 
 def nvidia_gpus() -> list[str]:

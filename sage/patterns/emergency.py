@@ -7,12 +7,9 @@ so a clock set to the wrong zone shows at once.
 
 from __future__ import annotations
 
-import functools
 import re
-import zoneinfo
-from pathlib import Path
 
-from sage.host import time_zone, time_zone_row
+from sage.host import time_zone, time_zone_row, zone_table
 
 _ALL_IN_ONE = {
     "911": "US CA MX PR PH CR PA",
@@ -64,21 +61,11 @@ def _reply(country: str | None) -> str:
     if country is None:
         zone = time_zone() or "not set"
         return f"I don't know which country this house is in (its time zone is {zone}). {_UNKNOWN}"
-    name = _NAMES.get(country) or _country_names().get(country, country)
+    names = {row[0]: row[1] for row in zone_table("iso3166.tab") if len(row) == 2}
+    name = _NAMES.get(country) or names.get(country, country)
     number = NUMBERS.get(country)
     if number is None:
         return f"I don't know the emergency number in {name}. {_UNKNOWN}"
-    if country in _SPLIT and "for" in number:
+    if " for " in number:  # one number per service
         return f"In {name}, call {number}."
     return f"In {name}, the emergency number is {number}."
-
-
-@functools.cache
-def _country_names() -> dict[str, str]:
-    """ISO 3166 codes to names, from the time zone database's iso3166.tab."""
-    for folder in zoneinfo.TZPATH:
-        table = Path(folder) / "iso3166.tab"
-        if table.is_file():
-            rows = (line.split("\t") for line in table.read_text(errors="replace").splitlines())
-            return {r[0]: r[1].strip() for r in rows if len(r) == 2 and not r[0].startswith("#")}
-    return {}
