@@ -104,6 +104,20 @@ def matcher() -> PatternMatcher:
             "I run offline, so I can't look up when the store is open.",
         ),
         ("When does the file close in Python?", None, None),  # for the models
+        # the base said "10 euros is approximately 13.11 dollars.", bitcoin "around $10,000"
+        # and gas "$0.05 per gallon"
+        (
+            "How much is 10 euros in dollars?",
+            "no_live_data",
+            "I run offline, so I can't get exchange rates, prices, scores or anything else live.",
+        ),
+        ("What's the price of bitcoin?", "no_live_data", None),
+        ("How much is gas right now?", "no_live_data", None),
+        ("How is the stock market doing?", "no_live_data", None),  # "performing well"
+        ("What's Apple's stock price?", "no_live_data", None),
+        ("Convert 50 pounds to kilograms.", None, None),  # weighed: tier 0.5's
+        ("Who won the world cup in 2018?", None, None),  # history, for the models
+        ("What is the rate of change of x squared?", None, None),
         ("Cancel that.", "stop", None),
         # the machine's own state is read, not invented ("The CPU temperature is 75 degrees.")
         ("How much disk space is free?", "machine_disk", None),
