@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sage.about import About
 from sage.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from sage.audio.io import Sink
 from sage.audio.segmenter import Utterance
@@ -201,6 +202,8 @@ class Pipeline:
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
+        self.about = About(config, store)
+        """Questions about SAGE itself: its models, version, data and last DREAM."""
         self.sink = sink
         self.clock = clock
         self._recognizer: SpeechRecognizer | None = None
@@ -452,6 +455,9 @@ class Pipeline:
                                     asr, speech)  # fmt: skip
         if services is not None and (said := services.answer(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
+        if (said := self.about.answer(text)) is not None:
+            return self._exact_turn(text, "pattern", said, "about", asr_tier, timings, asr,
                                     speech)  # fmt: skip
         t_exact = time.perf_counter()
         exact = self._exact_answer(text)
