@@ -70,7 +70,10 @@ class About:
         return name.removesuffix("-Instruct").replace("-", " ")
 
     def _version(self) -> str:
-        return f"I'm SAGE {importlib.metadata.version('sage-voice')}."
+        try:
+            return f"I'm SAGE {importlib.metadata.version('sage-voice')}."
+        except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+            return "I'm SAGE, run from a source folder that records no version."
 
     def _data(self) -> str:
         remote = self.config.remote.url
