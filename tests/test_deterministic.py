@@ -373,6 +373,8 @@ def test_a_coin_a_die_and_a_random_number_are_drawn() -> None:
     ("previous", "said", "question", "reply"),
     [
         ("What's 12 times 12?", "And times 3?", "144 times 3", "144 times 3 is 432."),
+        ("Convert 2 cups of flour to grams.", "And sugar?", "convert 2 cups of sugar to grams",
+         "2 cups of sugar is about 396 grams."),  # fmt: skip
         ("What's 12 times 12?", "squared", "144 squared", "144 squared is 20736."),
         ("What's 12 times 12?", "End times three.", "144 times 3", "144 times 3 is 432."),
         ("How many days until Friday?", "What about Sunday?", "how many days until sunday",
