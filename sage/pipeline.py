@@ -63,6 +63,14 @@ FOLLOW_UP_S = 30.0
 """How long after "3 plus what?" the next utterance may finish that question."""
 REPEAT_RULE = "repeat"
 """The rule for "what did you say?": its reply is then the last one, said again."""
+_START_OVER = re.compile(
+    r"^(?:(?:let's|let us|can we|please) )?(?:start (?:over|again|afresh)|new conversation"
+    r"|forget (?:that|what i said|our conversation|everything)|clear (?:the |our )?conversation"
+    r"|reset (?:the |our )?conversation)(?: please)?$"
+)
+"""The conversation closed on request: the base had said "Sure, I'll start over." and
+kept it."""
+START_OVER_REPLY = "Okay, let's start over."
 
 T = TypeVar("T")
 
@@ -412,7 +420,10 @@ class Pipeline:
         self._last_reply = turn.reply or self._last_reply
         with self._llm_lock:
             if self._responder is not None:
-                if turn.route in ("pattern", "deterministic") and turn.rule != "service":
+                if turn.route in ("pattern", "deterministic") and turn.rule not in (
+                    "service",
+                    "start_over",
+                ):
                     # The models see the latest exchange answered without them ("12 times
                     # 12 is 144"); an action's result is not shown to them, lest they
                     # learn to claim one.
@@ -459,6 +470,10 @@ class Pipeline:
         if (said := self.about.answer(text)) is not None:
             return self._exact_turn(text, "pattern", said, "about", asr_tier, timings, asr,
                                     speech)  # fmt: skip
+        if _START_OVER.match(normalise(text)):
+            self._start_over()
+            return self._exact_turn(text, "pattern", START_OVER_REPLY, "start_over", asr_tier,
+                                    timings, asr, speech)  # fmt: skip
         t_exact = time.perf_counter()
         exact = self._exact_answer(text)
         timings["deterministic"] = _ms_since(t_exact)
@@ -471,6 +486,13 @@ class Pipeline:
                 self._say(said, speech)
                 return Turn(text, "llm", said, asr_tier, timings, "service", asr, tier="base")
         return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+
+    def _start_over(self) -> None:
+        """Close the conversation (no snapshot) and forget the last exact question."""
+        with self._llm_lock:
+            if self._responder is not None:
+                self._responder.end_session(snapshot=False)
+        self._unfinished = self._last_exact = None
 
     def _exact_answer(self, text: str) -> deterministic.Answer | None:
         """Tier 0.5. After "3 plus what?", the next utterance may finish the question

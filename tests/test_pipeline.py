@@ -11,7 +11,7 @@ from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError
 from sage.patterns.rules import DEFAULT_RULES, load_rules
-from sage.pipeline import FOLLOW_UP_S, Pipeline, clean_text, threaded
+from sage.pipeline import FOLLOW_UP_S, START_OVER_REPLY, Pipeline, clean_text, threaded
 
 
 @pytest.mark.parametrize(
@@ -90,6 +90,18 @@ def test_an_exact_answer_can_be_followed_on_from(config: Config, models: ModelCa
         assert pipe.ask("and plus 8").reply == "432 plus 8 is 440."  # on from the last one
         pipe.ask("How many days until Friday?")
         assert pipe.ask("What about Sunday?").reply == "7 days until Sunday, November 29."
+    finally:
+        pipe.close()
+
+
+def test_start_over_closes_the_conversation(config: Config, models: ModelCache) -> None:
+    """The base said "Sure, I'll start over." and kept the conversation."""
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    try:
+        pipe.ask("What's 12 times 12?")
+        over = pipe.ask("Let's start over.")
+        assert (over.reply, over.rule) == (START_OVER_REPLY, "start_over")
+        assert pipe.ask("And times 3?").reply != "144 times 3 is 432."  # nothing to go on from
     finally:
         pipe.close()
 
