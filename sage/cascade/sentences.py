@@ -33,8 +33,8 @@ markup rule left "<branch-name", which the voice read as "less than")."""
 
 _DIALLED = re.compile(r"\b(?:call|dial|ring)\s+\d{3,}(?:(?:,\s*|\s+or\s+|\s+and\s+)\d{3,})*",
                       re.IGNORECASE)  # fmt: skip
-"""A number to dial, said digit by digit: the voice read "call 911" as "call nine hundred
-eleven"."""
+"""A number to dial: the voice read "call 911" as "call nine hundred eleven"."""
+_DIGITS = re.compile(r"\b\d{3,}\b")
 _SPACE_BEFORE_MARK = re.compile(r"\s+([.,!?;:])(?=\s|$)")
 """What removed markup leaves: "use `git branch`." is "use git branch ."."""
 
@@ -43,8 +43,13 @@ def clean_for_speech(text: str) -> str:
     """Remove markdown that a voice would read out, collapse whitespace."""
     text = _PLACEHOLDER.sub(lambda m: m.group(1).replace("-", " ").replace("_", " "), text)
     text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
-    text = _DIALLED.sub(lambda m: re.sub(r"\d{3,}", lambda n: " ".join(n[0]), m[0]), text)
+    text = _DIALLED.sub(lambda m: digit_by_digit(m[0]), text)
     return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(text.split()))
+
+
+def digit_by_digit(text: str) -> str:
+    """Numbers of three digits or more said as they are dialled: "9 1 1"."""
+    return _DIGITS.sub(lambda m: " ".join(m[0]), text)
 
 
 def split_sentences(

@@ -7,8 +7,7 @@ so a clock set to the wrong zone shows at once.
 
 from __future__ import annotations
 
-import re
-
+from sage.cascade.sentences import digit_by_digit
 from sage.host import time_zone, time_zone_row, zone_table
 
 _ALL_IN_ONE = {
@@ -38,8 +37,6 @@ NUMBERS.update(_SPLIT)
 """Country code → what to call (national emergency services' published numbers)."""
 _NAMES = {"GB": "the United Kingdom", "US": "the United States", "KR": "South Korea",
           "NL": "the Netherlands", "CZ": "the Czech Republic", "PH": "the Philippines"}  # fmt: skip
-_NUMBER = re.compile(r"\b\d{3,5}\b")
-"""Said digit by digit, as it is dialled: the voice read "911" as "nine hundred eleven"."""
 _UNKNOWN = ("112 reaches the emergency services from a mobile phone in Europe and many "
             "other countries, and 911 in North America.")  # fmt: skip
 
@@ -47,7 +44,7 @@ _UNKNOWN = ("112 reaches the emergency services from a mobile phone in Europe an
 def emergency_number() -> str:
     """ "In Germany, the emergency number is 1 1 2." for the host's country."""
     row = time_zone_row()
-    return _NUMBER.sub(lambda m: " ".join(m[0]), _reply(row[0] if row else None))
+    return digit_by_digit(_reply(row[0] if row else None))  # not "nine hundred eleven"
 
 
 def local_numbers() -> str | None:
