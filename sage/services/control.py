@@ -30,16 +30,16 @@ _YES = re.compile(
 )
 _NO = re.compile(r"^(?:no|nope|cancel|don't|do not|stop it|no thanks|no thank you|never mind"
                  r"|not now|wait)$")  # fmt: skip
+_ASKING = r"^\W*(?:(?:please|can you|could you|would you|will you|sage|hey sage|now)\W+)*"
+_UNIT_VERBS = r"start|stop|restart|reload|enable|disable|kill|shut ?down|turn off"
 _ACTION = re.compile(
-    r"^\W*(?:(?:please|can you|could you|would you|will you|sage|hey sage|now)\W+)*"
-    r"(?P<verb>start|stop|restart|reload|enable|disable|kill|shut ?down|turn off|bounce)\s+"
-    r"(?:up\s+)?(?P<name>[\w .@-]+?)\W*$", re.I)  # fmt: skip
+    rf"{_ASKING}(?P<verb>{_UNIT_VERBS}|bounce)\s+(?:up\s+)?(?P<name>[\w .@-]+?)\W*$", re.I
+)
 """An imperative at the start of the request: "please restart the web server"."""
 _ORDER = re.compile(
-    r"^\W*(?:(?:please|can you|could you|would you|will you|sage|hey sage|now)\W+)*"
-    r"(?P<verb>start|stop|restart|reload|enable|disable|kill|shut ?down|turn off|run|execute"
-    r"|install|uninstall|update|upgrade|delete|remove|erase|wipe|format|open|close|launch"
-    r"|empty|reset|reboot)\s+(?P<what>[\w.@/-]+(?:\s+[\w.@/-]+){0,4}?)\W*$", re.I)  # fmt: skip
+    rf"{_ASKING}(?P<verb>{_UNIT_VERBS}|run|execute|install|uninstall|update|upgrade|delete"
+    r"|remove|erase|wipe|format|open|close|launch|empty|reset|reboot)\s+"
+    r"(?P<what>[\w.@/-]+(?:\s+[\w.@/-]+){0,4}?)\W*$", re.I)  # fmt: skip
 """An order to act on something that is no service on the list: "delete all my files",
 "install docker", "start the dishwasher" (the base said "you can use the command sage
 delete all files")."""
