@@ -36,6 +36,7 @@ from sage.pipeline import Pipeline, Turn
 from sage.services.control import ServiceControl, SystemctlExecutor
 from sage.services.install import install, uninstall
 from sage.services.notify import Notifier
+from sage.timers import Timers
 from sage.trust.store import Store
 
 _LOGGER = logging.getLogger("sage")
@@ -129,9 +130,10 @@ def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
     if config.services.enabled:
         executor = SystemctlExecutor(config.services.use_sudo, config.services.action_timeout_s)
         services = ServiceControl(config.services, executor, store.audit_service)
+    timers = Timers(state_dir / "timers.json", live=daemon)
     return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink,
                     store=store, metabolism=metabolism, snapshots=snapshots,
-                    services=services)  # fmt: skip
+                    services=services, timers=timers)  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:

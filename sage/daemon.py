@@ -103,6 +103,7 @@ class Daemon:
             if stream_s >= next_tick:
                 next_tick = stream_s + TICK_S
                 self._tick()
+                self._announce_timers()
             if self._watchdog_s and not self.segmenter.endpointer.in_speech:
                 self._feed_watchdog()
             if self._wake is not None and not self._wake.is_open(stream_s):
@@ -115,6 +116,16 @@ class Daemon:
                 self._wake.extend(stream_s)
         for utterance in self.segmenter.flush():
             self._turn(utterance)
+
+    def _announce_timers(self) -> None:
+        """Say the timers that ran out, on this thread, between turns (never over one)."""
+        try:
+            said = self.pipeline.announce_timers()
+        except Exception:  # a failed announcement must not stop the daemon
+            _LOGGER.exception("could not announce a timer")
+            return
+        if said and self._after_turn is not None:
+            self._after_turn()  # the microphone drops SAGE's own voice
 
     def _recognize_early(self, pause: Pause) -> None:
         """Recognise the speech so far; the hang-over decides whether it was all of it."""

@@ -46,6 +46,7 @@ from sage.speech.asr import (
     hotwords_for,
 )
 from sage.speech.tts import PiperSpeaker
+from sage.timers import Timers
 from sage.trust import scoring
 from sage.trust.store import TRUST_PRIORS, Experience, Store
 
@@ -197,16 +198,21 @@ class Pipeline:
         metabolism: Metabolism | None = None,
         snapshots: SnapshotStore | None = None,
         services: ServiceControl | None = None,
+        timers: Timers | None = None,
     ) -> None:
         self.config = config
         self.services = services
         """Voice control of allowlisted systemd units (None: off)."""
+        self.timers = timers
+        """Kitchen timers (a daemon's run; a one-shot run's only says it cannot)."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
         self.models = models
         self.rules = rules
         skills = ["work out sums and dates exactly", "spell words"]
+        if timers is not None and timers.live:
+            skills.append("keep timers")
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
@@ -461,6 +467,10 @@ class Pipeline:
         if services is not None and (said := services.confirm(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
+        if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
+            return self._exact_turn(
+                text, "pattern", said, "timer", asr_tier, timings, asr, speech
+            )  # before the rule that says alarms are not kept
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
                                     asr, speech)  # fmt: skip
@@ -486,6 +496,14 @@ class Pipeline:
                 self._say(said, speech)
                 return Turn(text, "llm", said, asr_tier, timings, "service", asr, tier="base")
         return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+
+    def announce_timers(self) -> list[str]:
+        """Say each timer that has run out (the daemon calls this between turns)."""
+        said = self.timers.due(time.time()) if self.timers is not None else []
+        for text in said:
+            _LOGGER.info("timer done: %s", text)
+            self._say(text, _SpeechTimer(time.perf_counter(), {}))
+        return said
 
     def _start_over(self) -> None:
         """Close the conversation (no snapshot) and forget the last exact question."""

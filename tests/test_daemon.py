@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from sage.daemon import Daemon
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.speech.asr import SpeechRecognizer, Transcript
+from sage.speech.tts import AudioChunk
+from sage.timers import Timers
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +99,43 @@ def test_one_bad_turn_does_not_stop_the_daemon(
     turns = Daemon(pipe).run(wav_source(wav))
     assert rules_of(turns) == ["greeting", "thanks"]
     assert sum("turn failed" in r.message for r in caplog.records) == 1
+
+
+class SaidSink:
+    """A speaker that remembers what it was given to say."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def write(self, chunk: AudioChunk) -> None:
+        if not self.said or self.said[-1] != chunk.text:
+            self.said.append(chunk.text)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_timer_set_by_voice_is_said_when_it_runs_out_even_after_a_restart(  # type: ignore[no-untyped-def]
+    config: Config, models: ModelCache, speak_piper, tmp_path: Path
+) -> None:
+    """The base said "Sure, I'll remind you." and set nothing."""
+    sink, kept = SaidSink(), tmp_path / "timers.json"
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), sink,
+                    timers=Timers(kept, live=True))  # fmt: skip
+    try:
+        turns = Daemon(pipe).run(wav_source(speak_piper("timer", "Set a timer for five minutes.")))
+        assert [t.rule for t in turns] == ["timer"]
+        assert sink.said == ["Okay, a 5 minute timer, starting now."]  # not done yet
+    finally:
+        pipe.close()
+    # Five minutes pass while SAGE is stopped; the next run says it as soon as it starts.
+    rows = json.loads(kept.read_text())
+    kept.write_text(json.dumps([{**row, "due_at": row["due_at"] - 300} for row in rows]))
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), sink,
+                    timers=Timers(kept, live=True))  # fmt: skip
+    try:
+        Daemon(pipe).run(iter([bytes(3200)] * 10))  # a second of silence
+        assert sink.said[-1] == "Your 5 minute timer is done."
+        assert json.loads(kept.read_text()) == []  # said once, then gone
+    finally:
+        pipe.close()

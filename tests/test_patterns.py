@@ -59,9 +59,10 @@ def matcher() -> PatternMatcher:
         ("What's my name?", "user_name", "I don't know your name."),  # not "My name is SAGE."
         # what SAGE cannot do is said, not promised by a language model
         (
-            "Set a timer for five minutes.",
+            "Set an alarm for 7 AM.",
             "no_timers",
-            "I can't set timers, alarms or reminders yet.",
+            "I can't set alarms or reminders yet, only timers: say, for example, set a timer "
+            "for 5 minutes.",
         ),
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),
