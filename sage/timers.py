@@ -20,22 +20,26 @@ from sage.patterns.matcher import normalise
 
 _LOGGER = logging.getLogger(__name__)
 MAX_TIMER_S = 24 * 3600
-_SPAN = (r"(?P<n>\d+|an|a|half an) (?P<unit>hours?|minutes?|seconds?)(?P<half> and a half)?"
-         r"(?: and (?P<n2>\d+) (?P<unit2>minutes?|seconds?))?")  # fmt: skip
+_SMALL = r"minutes?|mins?|seconds?|secs?"
+_SPAN = (rf"(?P<n>\d+|an|a|half an) (?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
+         rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
 _ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _SET = [
-    re.compile(rf"{_ASKING}(?:(?:set|start|make|put on)(?: me)? )?(?:a |an )?{timer}(?: please)?$")
+    re.compile(
+        rf"{_ASKING}(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?{timer}(?: please)?$"
+    )
     for timer in (f"timer for {_SPAN}", f"{_SPAN} timer")
 ]
 _NO_SPAN = re.compile(rf"{_ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
 _LEFT = re.compile(
-    r"^how (?:much time|long) (?:is )?(?:left|remaining)(?: on (?:the|my) timers?)?$"
+    r"^how (?:much time|long) (?:is |do i have )?(?:left|remaining)(?: on (?:the|my) timers?)?$"
     r"|^(?:how's|how is|check) (?:the|my) timers?$|^is (?:the|my) timer (?:still )?running$"
 )
 _CANCEL = re.compile(
     rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? (?:the |my )?timers?$"
 )
-_SECONDS = {"hour": 3600, "minute": 60, "second": 1}
+_SECONDS = {"h": 3600, "m": 60, "s": 1}
+"""A unit's seconds, by its first letter ("hrs", "minutes", "sec")."""
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,9 @@ class Timers:
 def _seconds(hit: re.Match[str]) -> float:
     """ "1 hour and a half", "2 minutes and 30 seconds"."""
     count = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
-    seconds = (count + (0.5 if hit["half"] else 0.0)) * _SECONDS[hit["unit"].rstrip("s")]
+    seconds = (count + (0.5 if hit["half"] else 0.0)) * _SECONDS[hit["unit"][0]]
     if hit["n2"]:
-        seconds += float(hit["n2"]) * _SECONDS[hit["unit2"].rstrip("s")]
+        seconds += float(hit["n2"]) * _SECONDS[hit["unit2"][0]]
     return seconds
 
 

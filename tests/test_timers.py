@@ -23,6 +23,8 @@ NOW = 1_000_000.0
         ("Set a timer for an hour and a half.", "Okay, a 1 hour 30 minute timer, starting now."),
         ("Timer for 2 minutes and 30 seconds.", "Okay, a 2 minute 30 second timer, starting now."),
         ("Set a timer for half an hour.", "Okay, a 30 minute timer, starting now."),
+        ("set the timer for 3 mins", "Okay, a 3 minute timer, starting now."),  # typed
+        ("How much time do I have left?", "There's no timer running."),
         ("Set a timer.", "For how long? Say, for example, set a timer for 5 minutes."),
         ("Set a timer for 48 hours.", "I can set a timer for up to 24 hours."),
         ("How much time is left?", "There's no timer running."),
