@@ -44,6 +44,8 @@ _SECONDS = {"h": 3600, "m": 60, "s": 1}
 
 @dataclass(frozen=True)
 class Timer:
+    """One running timer."""
+
     due_at: float
     """When it runs out (seconds since the epoch)."""
     name: str
