@@ -109,13 +109,16 @@ class Timers:
             return [Timer(float(row["due_at"]), str(row["name"])) for row in rows]
         except FileNotFoundError:
             return []
-        except (ValueError, KeyError, TypeError) as exc:  # a corrupt file loses the timers only
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # lose only the timers
             _LOGGER.error("timers file %s is unreadable (%s); starting with none", self.path, exc)
             return []
 
     def _save(self) -> None:
         data = json.dumps([asdict(timer) for timer in self.timers]).encode()
-        atomic_write_bytes(self.path, data)
+        try:
+            atomic_write_bytes(self.path, data)
+        except OSError as exc:  # the timers still run; only a restart would lose them
+            _LOGGER.error("could not keep the timers in %s: %s", self.path, exc)
 
 
 def _seconds(hit: re.Match[str]) -> float:

@@ -76,3 +76,11 @@ def test_a_corrupt_timers_file_loses_only_the_timers(tmp_path: Path) -> None:
     assert timers.timers == []
     assert timers.answer("set a timer for 1 minute", NOW) == "Okay, a 1 minute timer, starting now."
     assert Timers(kept, live=True).due(NOW + 60) == ["Your 1 minute timer is done."]
+
+
+def test_an_unwritable_state_folder_keeps_the_timer_running(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    timers = Timers(blocked / "timers.json", live=True)  # its folder is a file
+    assert timers.answer("set a timer for 1 minute", NOW) == "Okay, a 1 minute timer, starting now."
+    assert timers.due(NOW + 60) == ["Your 1 minute timer is done."]
