@@ -28,12 +28,15 @@ _MEAL = re.compile(
 )
 
 
-_TIME_UNTIL = re.compile(
-    r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
-    r"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?"
+CLOCK_TIME = (
     r"(?P<when>midnight|noon|midday|(?P<h>\d{1,2})(?: (?P<m>\d{2}))? ?"
     r"(?P<suffix>am|pm|a m|p m|o'clock|oclock|in the morning|in the afternoon|in the evening"
-    r"|at night|tonight)?)$"
+    r"|at night|tonight)?)"
+)
+"""A time of day as it is said (normalised): "7 30 am", "6 in the evening", "noon"."""
+_TIME_UNTIL = re.compile(
+    r"^how (?:many (?P<unit>hours|minutes)|long|much time) (?:is it |is there |are there "
+    rf"|do i have |are )?(?:left )?(?:until|till|til|to|before) (?:it's |it is )?{CLOCK_TIME}$"
 )
 
 
@@ -42,11 +45,9 @@ _HALF_OF_DAY = {"am": "am", "a m": "am", "in the morning": "am", "pm": "pm", "p 
                 "tonight": "pm"}  # fmt: skip
 
 
-def _time_until(text: str, now: datetime) -> Answer | None:
-    """ "how many hours until midnight" → "2 hours and 33 minutes until midnight." (the
-    base said 13 hours at 9:27 PM). A clock time without AM or PM is the next one."""
-    if (hit := _TIME_UNTIL.match(text)) is None:
-        return None
+def next_time(hit: re.Match[str], now: datetime) -> datetime | None:
+    """The next moment the time of day in ``hit`` (CLOCK_TIME's groups) comes round; one
+    without AM or PM is the nearer of the two. None for no such time ("25 pm")."""
     when = hit["when"]
     if when in ("midnight", "noon", "midday"):
         hours, minute = [0 if when == "midnight" else 12], 0
@@ -61,9 +62,18 @@ def _time_until(text: str, now: datetime) -> Answer | None:
             hours = [hour % 12, hour % 12 + 12] if hour <= 12 else [hour]
     start = now.replace(second=0, microsecond=0)
     targets = [start.replace(hour=h, minute=minute) for h in hours]
-    target = min(t if t > start else t + timedelta(days=1) for t in targets)
+    return min(t if t > start else t + timedelta(days=1) for t in targets)
+
+
+def _time_until(text: str, now: datetime) -> Answer | None:
+    """ "how many hours until midnight" → "2 hours and 33 minutes until midnight." (the
+    base said 13 hours at 9:27 PM). A clock time without AM or PM is the next one."""
+    if (hit := _TIME_UNTIL.match(text)) is None or (target := next_time(hit, now)) is None:
+        return None
+    when = hit["when"]
+    start = now.replace(second=0, microsecond=0)
     minutes = int((target - start).total_seconds() // 60)
-    name = when if when in ("midnight", "noon", "midday") else _clock(target)
+    name = when if when in ("midnight", "noon", "midday") else spoken_clock(target)
     if hit["unit"] == "minutes" or minutes < 60:
         span = f"{minutes} minute{'s' * (minutes != 1)}"
     else:
@@ -73,7 +83,7 @@ def _time_until(text: str, now: datetime) -> Answer | None:
     return Answer(f"{span} until {name}.", "date")
 
 
-def _clock(moment: datetime) -> str:
+def spoken_clock(moment: datetime) -> str:
     """ "6 PM", "5:30 AM": as the time rule says it."""
     return moment.strftime("%I %p" if moment.minute == 0 else "%I:%M %p").lstrip("0")
 
@@ -123,7 +133,7 @@ def _time_in(text: str, now: datetime) -> Answer | None:
     local = now if now.tzinfo is not None else now.astimezone()
     there = local.astimezone(zone[0])
     day = f", {there:%A}" if there.date() != local.date() else ""
-    return Answer(f"In {zone[1]} it's {_clock(there)}{day}.", "date")
+    return Answer(f"In {zone[1]} it's {spoken_clock(there)}{day}.", "date")
 
 
 def _zone(place: str) -> tuple[tzinfo, str] | None:
@@ -188,8 +198,8 @@ def _time_after(text: str, now: datetime) -> Answer | None:
     said = f"{hit['n']} {hit['unit']}{hit['half'] or ''}"
     day = "" if moment.date() == now.date() else f" on {moment:%A}"
     if ago:
-        return Answer(f"{said.capitalize()} ago it was {_clock(moment)}{day}.", "date")
-    return Answer(f"In {said} it will be {_clock(moment)}{day}.", "date")
+        return Answer(f"{said.capitalize()} ago it was {spoken_clock(moment)}{day}.", "date")
+    return Answer(f"In {said} it will be {spoken_clock(moment)}{day}.", "date")
 
 
 _DAYLIGHT_SAVING = re.compile(
@@ -230,8 +240,9 @@ def _daylight_saving(text: str, now: datetime) -> Answer | None:
     before, after = change
     shift = abs(after.utcoffset() - before.utcoffset())  # type: ignore[operator]
     amount = "an hour" if shift == timedelta(hours=1) else f"{shift.seconds // 60} minutes"
-    return Answer(f"{said}The clocks go {'forward' if _forward(change) else 'back'} {amount} "
-                  f"on {spoken_date(before, local)}, at {_clock(before)}.", "date")  # fmt: skip
+    direction = "forward" if _forward(change) else "back"
+    return Answer(f"{said}The clocks go {direction} {amount} on {spoken_date(before, local)}, "
+                  f"at {spoken_clock(before)}.", "date")  # fmt: skip
 
 
 def _forward(change: tuple[datetime, datetime]) -> bool:
