@@ -39,6 +39,16 @@ class Match:
     slots: dict[str, str] = field(default_factory=dict)
 
 
+_SAID_BACK = {"my": "your", "me": "you", "mine": "yours", "our": "your", "your": "my",
+              "you": "me", "yours": "mine", "i": "you", "i'm": "you're"}  # fmt: skip
+
+
+def said_back(text: str) -> str:
+    """The words of a request as SAGE says them back: "delete my files" → "delete your
+    files"."""
+    return " ".join(_SAID_BACK.get(word.lower(), word) for word in text.split())
+
+
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, number words to digits, single spaces."""
     text = text.lower().replace("\u2019", "'")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sage.config import VERBS, ServicesConfig, UnitConfig
-from sage.patterns.matcher import normalise
+from sage.patterns.matcher import normalise, said_back
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ _NOT_AN_OBJECT = re.compile(
     r"^(?:over|again|now|here|up|it|that|this|everything|\w+ing)\b"  # "stop talking"
     r"|\b(?:in|with|using|from|into|by|on|for|to|how|why|what)\b", re.I)  # fmt: skip
 """Not a thing to act on, or a how-to for the models: "remove duplicates from a list"."""
-_SAID_BACK = {"my": "your", "me": "you", "mine": "yours", "our": "your", "your": "my",
-              "you": "me", "yours": "mine"}  # fmt: skip
 _SERVICE_WORDS = re.compile(r"\b(service|server|daemon|unit)\b|\.(service|socket|timer)\b", re.I)
 """A name that is clearly a service even when it is not on the list (then refused)."""
 _STATUS = re.compile(
@@ -287,8 +285,7 @@ class ServiceControl:
         if order is None or _NOT_AN_OBJECT.search(order["what"]):
             return None
         verb = order["verb"].lower()
-        words = order["what"].rstrip(".").split()
-        what = " ".join(_SAID_BACK.get(word.lower(), word) for word in words)
+        what = said_back(order["what"].rstrip("."))
         self._log(text, "pattern", verb, what, "refused", "not a service")
         return f"I can't {verb} {what}. {self._allowlist()}"
 
