@@ -1,10 +1,11 @@
-"""Kitchen timers, said aloud when they run out: "set a timer for 5 minutes", "how long is
-left on the timer?", "cancel the timer".
+"""Timers, alarms and reminders, said aloud when they are due: "set a timer for 5
+minutes", "wake me up at 7", "remind me to call Mom at 6 PM", "remind me in 10 minutes to
+check the oven", "how long is left on the timer?", "cancel the alarm".
 
 The daemon keeps them in its state folder (``timers.json``, written atomically), so a
-restart keeps them; one that ran out while SAGE was stopped is announced as soon as it
-runs again. A one-shot ``sage ask`` cannot keep a timer and says so. Alarms at a time of
-day and reminders are not here: the rule ``no_timers`` still says so.
+restart keeps them; one that came due while SAGE was stopped is said as soon as it runs
+again. A one-shot ``sage ask`` cannot keep one and says so. What is not understood here
+(a reminder for another day, an alarm with no time) goes on to the rule ``no_timers``.
 """
 
 from __future__ import annotations
@@ -13,47 +14,74 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
+from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
 from sage.fsutil import atomic_write_bytes
-from sage.patterns.matcher import normalise
+from sage.patterns.matcher import normalise, said_back
 
 _LOGGER = logging.getLogger(__name__)
-MAX_TIMER_S = 24 * 3600
+MAX_AHEAD_S = 24 * 3600
+"""How far ahead one may be set."""
 _SMALL = r"minutes?|mins?|seconds?|secs?"
 _SPAN = (rf"(?P<n>\d+|an|a|half an) (?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
          rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
 _ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
-_SET = [
-    re.compile(
-        rf"{_ASKING}(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?{timer}(?: please)?$"
-    )
-    for timer in (f"timer for {_SPAN}", f"{_SPAN} timer")
-]
+_SETTING = r"(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?"
+
+
+def _forms(*forms: str) -> list[re.Pattern[str]]:
+    return [re.compile(f"{_ASKING}{form}(?: please)?$") for form in forms]
+
+
+_TIMER = _forms(f"{_SETTING}timer for {_SPAN}", f"{_SETTING}{_SPAN} timer")
+_ALARM = _forms(
+    rf"(?:set|make) (?:me )?(?:an |the |my )?alarm (?:for|at) {CLOCK_TIME}",
+    rf"wake me(?: up)? at {CLOCK_TIME}",
+)
+_REMIND_IN = _forms(
+    rf"remind me (?:to )?(?P<what>.+?) in {_SPAN}",
+    rf"in {_SPAN} remind me (?:to )?(?P<what>.+)",
+    rf"remind me in {_SPAN} (?:to )?(?P<what>.+)",
+)
+_REMIND_AT = _forms(
+    rf"remind me (?:to )?(?P<what>.+?) at {CLOCK_TIME}",
+    rf"at {CLOCK_TIME} remind me (?:to )?(?P<what>.+)",
+    rf"remind me at {CLOCK_TIME} (?:to )?(?P<what>.+)",
+)
 _NO_SPAN = re.compile(rf"{_ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
 _LEFT = re.compile(
     r"^how (?:much time|long) (?:is |do i have )?(?:left|remaining)(?: on (?:the|my) timers?)?$"
     r"|^(?:how's|how is|check) (?:the|my) timers?$|^is (?:the|my) timer (?:still )?running$"
+    r"|^(?:what|which) (?:timers|alarms|reminders) (?:are|do i have)(?: set| running)?$"
 )
 _CANCEL = re.compile(
-    rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? (?:the |my )?timers?$"
+    rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? (?:the |my )?"
+    r"(?P<kind>timer|alarm|reminder)s?$"
 )
+_HALF_SAID = re.compile(r"\b(?:am|pm|a m|p m|morning|afternoon|evening|night|tonight|noon"
+                        r"|midday|midnight)$")  # fmt: skip
 _SECONDS = {"h": 3600, "m": 60, "s": 1}
 """A unit's seconds, by its first letter ("hrs", "minutes", "sec")."""
 
 
 @dataclass(frozen=True)
 class Timer:
-    """One running timer."""
+    """One timer, alarm or reminder."""
 
     due_at: float
-    """When it runs out (seconds since the epoch)."""
+    """When it is due (seconds since the epoch)."""
+    kind: str
+    """"timer", "alarm" or "reminder"."""
     name: str
-    """How it was set, as it is said back: "5 minute", "1 hour 30 minute"."""
+    """As it is said back: "5 minute timer", "7 AM alarm", "reminder to call your mom"."""
+    said: str
+    """What is said when it is due: "Your 5 minute timer is done."."""
 
 
 class Timers:
-    """The running timers of one daemon (``live``), or of a one-shot run, which has none."""
+    """The timers of one daemon (``live``), or of a one-shot run, which keeps none."""
 
     def __init__(self, path: Path, live: bool) -> None:
         self.path = path
@@ -61,55 +89,83 @@ class Timers:
         self.timers: list[Timer] = self._load() if live else []
 
     def answer(self, text: str, now: float) -> str | None:
-        """The reply if ``text`` sets, checks or cancels a timer, else None."""
+        """The reply if ``text`` sets, checks or cancels a timer, alarm or reminder."""
         said = normalise(text)
-        if hit := next((h for pattern in _SET if (h := pattern.match(said))), None):
-            return self._set(_seconds(hit), now)
+        if hit := _first(_TIMER, said):
+            name = f"{_spoken(_seconds(hit))} timer"
+            return self._add(now + _seconds(hit), "timer", name, f"Your {name} is done.", now)
+        if hit := _first(_ALARM, _in_the_morning(said)):
+            return self._at(hit, "alarm", now)
+        if hit := _first(_REMIND_IN, said):
+            return self._add(now + _seconds(hit), "reminder", *_reminder(hit["what"]), now)
+        if hit := _first(_REMIND_AT, said):
+            return self._at(hit, "reminder", now)
         if _NO_SPAN.match(said):
             return "For how long? Say, for example, set a timer for 5 minutes."
         if _LEFT.match(said):
             return self._left(now)
-        if _CANCEL.match(said):
-            if not self.timers:
-                return "There's no timer running."
-            count, self.timers = len(self.timers), []
-            self._save()
-            return "I've cancelled the timer." if count == 1 else f"I've cancelled {count} timers."
+        if hit := _CANCEL.match(said):
+            return self._cancel(hit["kind"])
         return None
 
     def due(self, now: float) -> list[str]:
-        """What to say for each timer that has run out (it is then gone)."""
+        """What to say for each one that is due (it is then gone)."""
         done = [timer for timer in self.timers if timer.due_at <= now]
         if not done:
             return []
         self.timers = [timer for timer in self.timers if timer.due_at > now]
         self._save()
-        return [f"Your {timer.name} timer is done." for timer in done]
+        return [timer.said for timer in done]
 
-    def _set(self, seconds: float, now: float) -> str:
+    def _at(self, hit: re.Match[str], kind: str, now: float) -> str | None:
+        moment = next_time(hit, datetime.fromtimestamp(now))
+        if moment is None:
+            return None
+        clock = spoken_clock(moment)
+        if kind == "alarm":
+            name, said = f"{clock} alarm", f"It's {clock}. This is your alarm."
+        else:
+            name, said = _reminder(hit["what"])
+        return self._add(moment.timestamp(), kind, name, said, now)
+
+    def _add(self, due_at: float, kind: str, name: str, said: str, now: float) -> str:
         if not self.live:
-            return "I can only keep a timer while I run as a daemon: start me with sage run."
-        if not 1 <= seconds <= MAX_TIMER_S:
-            return "I can set a timer for up to 24 hours."
-        name = _spoken(seconds)
-        self.timers.append(Timer(now + seconds, name))
+            return ("I can only keep timers, alarms and reminders while I run as a daemon: "
+                    "start me with sage run.")  # fmt: skip
+        if not 1 <= due_at - now <= MAX_AHEAD_S:
+            return "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."
+        self.timers.append(Timer(due_at, kind, name, said))
         self._save()
-        return f"Okay, a {name} timer, starting now."
+        if kind == "timer":
+            return f"Okay, a {name}, starting now."
+        when = spoken_clock(datetime.fromtimestamp(due_at))
+        if kind == "alarm":
+            return f"Okay, an alarm at {when}."
+        return f"Okay, I'll remind you {name.removeprefix('reminder ')} at {when}."
 
     def _left(self, now: float) -> str:
         if not self.timers:
-            return "There's no timer running."
-        said = [f"{_spoken(t.due_at - now, words=True)} left on the {t.name} timer"
+            return "There's no timer, alarm or reminder set."
+        said = [f"{_spoken(t.due_at - now, words=True)} left on the {t.name}"
                 for t in sorted(self.timers, key=lambda t: t.due_at)]  # fmt: skip
         return "There's " + ", and ".join(said) + "."
 
+    def _cancel(self, kind: str) -> str:
+        cancelled = [timer for timer in self.timers if timer.kind == kind]
+        if not cancelled:
+            return f"There's no {kind} set."
+        self.timers = [timer for timer in self.timers if timer.kind != kind]
+        self._save()
+        if len(cancelled) == 1:
+            return f"I've cancelled the {cancelled[0].name}."
+        return f"I've cancelled {len(cancelled)} {kind}s."
+
     def _load(self) -> list[Timer]:
         try:
-            rows = json.loads(self.path.read_text())
-            return [Timer(float(row["due_at"]), str(row["name"])) for row in rows]
+            return [Timer(**row) for row in json.loads(self.path.read_text())]
         except FileNotFoundError:
             return []
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # lose only the timers
+        except (OSError, ValueError, TypeError) as exc:  # lose only the timers
             _LOGGER.error("timers file %s is unreadable (%s); starting with none", self.path, exc)
             return []
 
@@ -117,8 +173,25 @@ class Timers:
         data = json.dumps([asdict(timer) for timer in self.timers]).encode()
         try:
             atomic_write_bytes(self.path, data)
-        except OSError as exc:  # the timers still run; only a restart would lose them
+        except OSError as exc:  # they still run; only a restart would lose them
             _LOGGER.error("could not keep the timers in %s: %s", self.path, exc)
+
+
+def _in_the_morning(said: str) -> str:
+    """ "wake me up at 7" is 7 AM, whatever the time now (an alarm "for 7" is the next 7)."""
+    if said.startswith("wake me") and not _HALF_SAID.search(said):
+        return f"{said} am"
+    return said
+
+
+def _first(forms: list[re.Pattern[str]], said: str) -> re.Match[str] | None:
+    return next((hit for form in forms if (hit := form.match(said))), None)
+
+
+def _reminder(what: str) -> tuple[str, str]:
+    """A reminder's name and what is said when it is due: "to call your mom"."""
+    task = said_back(what)
+    return f"reminder to {task}", f"A reminder: {task}."
 
 
 def _seconds(hit: re.Match[str]) -> float:

@@ -58,11 +58,11 @@ def matcher() -> PatternMatcher:
         ("What's your name?", "identity", None),
         ("What's my name?", "user_name", "I don't know your name."),  # not "My name is SAGE."
         # what SAGE cannot do is said, not promised by a language model
-        (
-            "Set an alarm for 7 AM.",
+        (  # what sage/timers.py, tried first, did not place
+            "Remind me tomorrow to call Mom.",
             "no_timers",
-            "I can't set alarms or reminders yet, only timers: say, for example, set a timer "
-            "for 5 minutes.",
+            "I keep timers, alarms and reminders for the next 24 hours when you say when: for "
+            "example, remind me to call Mom at 6 PM.",
         ),
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),

@@ -1,14 +1,34 @@
-"""Timers: what sets, checks and cancels one, when it is said, and what survives."""
+"""Timers, alarms and reminders: what sets, checks and cancels one, when it is said, and
+what survives a restart or a bad state folder."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sage.timers import Timers
 
-NOW = 1_000_000.0
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Clock times are the host's: these tests read them in UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+NINE_AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
+"""Monday, November 23, 2026, 9:00 AM UTC."""
+
+
+def timers(tmp_path: Path, live: bool = True) -> Timers:
+    return Timers(tmp_path / "timers.json", live=live)
 
 
 @pytest.mark.parametrize(
@@ -16,71 +36,85 @@ NOW = 1_000_000.0
     [
         ("Set a timer for five minutes.", "Okay, a 5 minute timer, starting now."),
         ("Five minute timer.", "Okay, a 5 minute timer, starting now."),
-        (
-            "Can you set a timer for 90 seconds please?",
-            "Okay, a 1 minute 30 second timer, starting now.",
-        ),  # fmt: skip
+        ("Can you set a timer for 90 seconds please?",
+         "Okay, a 1 minute 30 second timer, starting now."),
         ("Set a timer for an hour and a half.", "Okay, a 1 hour 30 minute timer, starting now."),
         ("Timer for 2 minutes and 30 seconds.", "Okay, a 2 minute 30 second timer, starting now."),
         ("Set a timer for half an hour.", "Okay, a 30 minute timer, starting now."),
         ("set the timer for 3 mins", "Okay, a 3 minute timer, starting now."),  # typed
-        ("How much time do I have left?", "There's no timer running."),
         ("Set a timer.", "For how long? Say, for example, set a timer for 5 minutes."),
-        ("Set a timer for 48 hours.", "I can set a timer for up to 24 hours."),
-        ("How much time is left?", "There's no timer running."),
-        ("Cancel the timer.", "There's no timer running."),
+        ("Set a timer for 48 hours.",
+         "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."),
+        # the base said "Sure, I'll remind you." and kept nothing
+        ("Wake me up at 7.", "Okay, an alarm at 7 AM."),  # waking is in the morning
+        ("Set an alarm for 7.", "Okay, an alarm at 7 PM."),  # the next 7
+        ("Set an alarm for 6:30 AM.", "Okay, an alarm at 6:30 AM."),
+        ("Remind me to call my mom at 6 PM.", "Okay, I'll remind you to call your mom at 6 PM."),
+        ("Remind me in 10 minutes to check the oven.",
+         "Okay, I'll remind you to check the oven at 9:10 AM."),
+        ("In an hour, remind me to move the car.",
+         "Okay, I'll remind you to move the car at 10 AM."),
+        ("How much time do I have left?", "There's no timer, alarm or reminder set."),
+        ("Cancel the alarm.", "There's no alarm set."),
     ],
-)
-def test_what_sets_a_timer(tmp_path: Path, said: str, reply: str) -> None:
-    assert Timers(tmp_path / "timers.json", live=True).answer(said, NOW) == reply
+)  # fmt: skip
+def test_what_sets_one(tmp_path: Path, said: str, reply: str) -> None:
+    assert timers(tmp_path).answer(said, NINE_AM) == reply
 
 
 @pytest.mark.parametrize(
-    "said", ["What's a timer?", "How do I set a timer in Python?", "Set an alarm for 7 AM."]
-)
-def test_what_is_not_about_a_timer_goes_on(tmp_path: Path, said: str) -> None:
-    assert Timers(tmp_path / "timers.json", live=True).answer(said, NOW) is None
+    "said",
+    ["What's a timer?", "How do I set a timer in Python?", "Set an alarm.",
+     "Remind me to call Mom.", "Remind me tomorrow to call Mom.", "Set an alarm for 25."],
+)  # fmt: skip
+def test_what_it_cannot_place_goes_on(tmp_path: Path, said: str) -> None:
+    assert timers(tmp_path).answer(said, NINE_AM) is None
 
 
-def test_a_timer_counts_down_runs_out_once_and_survives_a_restart(tmp_path: Path) -> None:
-    kept = tmp_path / "timers.json"
-    timers = Timers(kept, live=True)
-    timers.answer("set a timer for 5 minutes", NOW)
-    timers.answer("set a timer for 1 hour", NOW)
-    assert timers.answer("How long is left on the timer?", NOW + 49) == (
+def test_each_is_said_once_when_due_and_survives_a_restart(tmp_path: Path) -> None:
+    kept = timers(tmp_path)
+    kept.answer("set a timer for 5 minutes", NINE_AM)
+    kept.answer("remind me to water the plants in 1 hour", NINE_AM)
+    kept.answer("wake me up at 7", NINE_AM)
+    assert kept.answer("How long is left on the timer?", NINE_AM + 49) == (
         "There's 4 minutes and 11 seconds left on the 5 minute timer, and 59 minutes and 11 "
-        "seconds left on the 1 hour timer."
+        "seconds left on the reminder to water the plants, and 21 hours, 59 minutes and 11 "
+        "seconds left on the 7 AM alarm."
     )
-    restarted = Timers(kept, live=True)  # a restart keeps them
-    assert restarted.due(NOW + 299) == []
-    assert restarted.due(NOW + 300) == ["Your 5 minute timer is done."]
-    assert restarted.due(NOW + 301) == []  # said once
-    assert Timers(kept, live=True).answer("cancel the timer", NOW + 302) == (
-        "I've cancelled the timer."
+    restarted = timers(tmp_path)  # a restart keeps them
+    assert restarted.due(NINE_AM + 299) == []
+    assert restarted.due(NINE_AM + 300) == ["Your 5 minute timer is done."]
+    assert restarted.due(NINE_AM + 301) == []  # said once
+    assert restarted.due(NINE_AM + 3600) == ["A reminder: water the plants."]
+    assert timers(tmp_path).answer("cancel the alarm", NINE_AM + 3601) == (
+        "I've cancelled the 7 AM alarm."
     )
-    assert Timers(kept, live=True).timers == []
+    assert timers(tmp_path).timers == []
 
 
-def test_a_one_shot_run_says_it_cannot_keep_a_timer(tmp_path: Path) -> None:
-    timers = Timers(tmp_path / "timers.json", live=False)
-    assert timers.answer("set a timer for 5 minutes", NOW) == (
-        "I can only keep a timer while I run as a daemon: start me with sage run."
+def test_a_one_shot_run_says_it_cannot_keep_one(tmp_path: Path) -> None:
+    assert timers(tmp_path, live=False).answer("set a timer for 5 minutes", NINE_AM) == (
+        "I can only keep timers, alarms and reminders while I run as a daemon: start me with "
+        "sage run."
     )
     assert not (tmp_path / "timers.json").exists()
 
 
 def test_a_corrupt_timers_file_loses_only_the_timers(tmp_path: Path) -> None:
-    kept = tmp_path / "timers.json"
-    kept.write_text("{not json")
-    timers = Timers(kept, live=True)
-    assert timers.timers == []
-    assert timers.answer("set a timer for 1 minute", NOW) == "Okay, a 1 minute timer, starting now."
-    assert Timers(kept, live=True).due(NOW + 60) == ["Your 1 minute timer is done."]
+    (tmp_path / "timers.json").write_text("{not json")
+    kept = timers(tmp_path)
+    assert kept.timers == []
+    assert kept.answer("set a timer for 1 minute", NINE_AM) == (
+        "Okay, a 1 minute timer, starting now."
+    )
+    assert timers(tmp_path).due(NINE_AM + 60) == ["Your 1 minute timer is done."]
 
 
 def test_an_unwritable_state_folder_keeps_the_timer_running(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("")
-    timers = Timers(blocked / "timers.json", live=True)  # its folder is a file
-    assert timers.answer("set a timer for 1 minute", NOW) == "Okay, a 1 minute timer, starting now."
-    assert timers.due(NOW + 60) == ["Your 1 minute timer is done."]
+    kept = Timers(blocked / "timers.json", live=True)  # its folder is a file
+    assert kept.answer("set a timer for 1 minute", NINE_AM) == (
+        "Okay, a 1 minute timer, starting now."
+    )
+    assert kept.due(NINE_AM + 60) == ["Your 1 minute timer is done."]
