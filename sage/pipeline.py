@@ -212,7 +212,7 @@ class Pipeline:
         self.rules = rules
         skills = ["work out sums and dates exactly", "spell words"]
         if timers is not None and timers.live:
-            skills.append("keep timers")
+            skills.append("keep timers, alarms and reminders")
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
