@@ -1,4 +1,6 @@
-"""The daemon loop: a stream of audio blocks in, one turn per utterance, replies out.
+"""The daemon loop: a stream of audio blocks in, one turn per utterance, replies out;
+between turns, about once a second of audio, it says the timers, alarms and reminders
+that are due.
 
 With a metabolism, the loop also fires the state timers (about once a second of audio),
 unloads the language models after REST's timeout, and runs the scheduled jobs: DREAM
