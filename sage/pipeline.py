@@ -72,6 +72,8 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
+_ACTIONS = ("service", "timer", "start_over")
+"""Rules whose replies report an action: never added to the models' conversation."""
 
 T = TypeVar("T")
 
@@ -204,7 +206,7 @@ class Pipeline:
         self.services = services
         """Voice control of allowlisted systemd units (None: off)."""
         self.timers = timers
-        """Kitchen timers (a daemon's run; a one-shot run's only says it cannot)."""
+        """Timers, alarms and reminders (a daemon's; a one-shot run's says it keeps none)."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
@@ -426,10 +428,7 @@ class Pipeline:
         self._last_reply = turn.reply or self._last_reply
         with self._llm_lock:
             if self._responder is not None:
-                if turn.route in ("pattern", "deterministic") and turn.rule not in (
-                    "service",
-                    "start_over",
-                ):
+                if turn.route in ("pattern", "deterministic") and turn.rule not in _ACTIONS:
                     # The models see the latest exchange answered without them ("12 times
                     # 12 is 144"); an action's result is not shown to them, lest they
                     # learn to claim one.
@@ -468,9 +467,9 @@ class Pipeline:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
         if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
-            return self._exact_turn(
-                text, "pattern", said, "timer", asr_tier, timings, asr, speech
-            )  # before the rule that says alarms are not kept
+            # before the rules: no_timers speaks only for what this cannot place
+            return self._exact_turn(text, "pattern", said, "timer", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
                                     asr, speech)  # fmt: skip
@@ -498,7 +497,8 @@ class Pipeline:
         return self._llm_turn(text, asr_tier, timings, asr, context, speech)
 
     def announce_timers(self) -> list[str]:
-        """Say each timer that has run out (the daemon calls this between turns)."""
+        """Say each timer, alarm or reminder that is due (the daemon calls this between
+        turns)."""
         said = self.timers.due(time.time()) if self.timers is not None else []
         for text in said:
             _LOGGER.info("timer done: %s", text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +11,12 @@ from sage.audio.io import NullSink
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError
+from sage.metabolism.metabolism import Metabolism
+from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import FOLLOW_UP_S, START_OVER_REPLY, Pipeline, clean_text, threaded
+from sage.timers import Timers
+from sage.trust.store import Store
 
 
 @pytest.mark.parametrize(
@@ -102,6 +107,27 @@ def test_start_over_closes_the_conversation(config: Config, models: ModelCache) 
         over = pipe.ask("Let's start over.")
         assert (over.reply, over.rule) == (START_OVER_REPLY, "start_over")
         assert pipe.ask("And times 3?").reply != "144 times 3 is 432."  # nothing to go on from
+    finally:
+        pipe.close()
+
+
+def test_an_action_never_enters_the_models_conversation(
+    config: Config, models: ModelCache, tmp_path: Path
+) -> None:
+    """The models see an exact answer, never an action's ("Okay, a 5 minute timer"),
+    lest they learn to claim one."""
+    store = Store(tmp_path / "sage.db")
+    metabolism = Metabolism(load_settings(STATES_DIR), store, tmp_path / "status.json", 0.0)
+    timers = Timers(tmp_path / "timers.json", live=True)
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
+                    metabolism=metabolism, timers=timers)  # fmt: skip
+    try:
+        pipe.responder()  # the daemon's conversation, kept for follow-ups
+        pipe.ask("What is 2 plus 2?")
+        assert pipe.ask("Set a timer for 5 minutes.").rule == "timer"
+        assert [m["content"] for m in pipe.responder().session] == [
+            "What is 2 plus 2?", "2 plus 2 is 4."
+        ]  # fmt: skip
     finally:
         pipe.close()
 
