@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sage.catalog import load_catalog
+from sage.catalog import ModelEntry, load_catalog
 from sage.config import Config
 from sage.patterns.matcher import normalise
 from sage.trust.store import Store
@@ -42,9 +42,13 @@ _ASKED = {
 class About:
     """Answers the questions in ``_ASKED`` for one daemon's config and store."""
 
-    def __init__(self, config: Config, store: Store | None) -> None:
+    def __init__(
+        self, config: Config, store: Store | None, catalog: dict[str, ModelEntry] | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.catalog = catalog if catalog is not None else load_catalog()
+        """The model catalog the pipeline's ModelCache read (names for "what model …")."""
 
     def answer(self, text: str) -> str | None:
         """The reply if ``text`` asks SAGE about itself, else None."""
@@ -65,7 +69,7 @@ class About:
     def _name(self, role: str) -> str:
         """ "Qwen2.5 Coder 1.5B" for the catalog's "Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF"."""
         model = self.config.role(role).model
-        entry = load_catalog().get(model)
+        entry = self.catalog.get(model)
         name = entry.description.split()[0] if entry is not None else Path(model).stem
         return name.removesuffix("-Instruct").replace("-", " ")
 

@@ -218,7 +218,7 @@ class Pipeline:
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
-        self.about = About(config, store)
+        self.about = About(config, store, models.catalog)
         """Questions about SAGE itself: its models, version, data and last DREAM."""
         self.sink = sink
         self.clock = clock

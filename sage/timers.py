@@ -92,8 +92,9 @@ class Timers:
         """The reply if ``text`` sets, checks or cancels a timer, alarm or reminder."""
         said = normalise(text)
         if hit := _first(_TIMER, said):
-            name = f"{_spoken(_seconds(hit))} timer"
-            return self._add(now + _seconds(hit), "timer", name, f"Your {name} is done.", now)
+            seconds = _seconds(hit)
+            name = f"{_spoken(seconds)} timer"
+            return self._add(now + seconds, "timer", name, f"Your {name} is done.", now)
         if hit := _first(_ALARM, _in_the_morning(said)):
             return self._at(hit, "alarm", now)
         if hit := _first(_REMIND_IN, said):
