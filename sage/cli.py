@@ -36,6 +36,7 @@ from sage.pipeline import Pipeline, Turn
 from sage.services.control import ServiceControl, SystemctlExecutor
 from sage.services.install import install, uninstall
 from sage.services.notify import Notifier
+from sage.speech.voice import VoiceSettings
 from sage.timers import Timers
 from sage.trust.store import Store
 
@@ -133,7 +134,8 @@ def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
     timers = Timers(state_dir / "timers.json", live=daemon)
     return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink,
                     store=store, metabolism=metabolism, snapshots=snapshots,
-                    services=services, timers=timers)  # fmt: skip
+                    services=services, timers=timers,
+                    voice=VoiceSettings(state_dir / "voice.json"))  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:

@@ -46,6 +46,7 @@ from sage.speech.asr import (
     hotwords_for,
 )
 from sage.speech.tts import PiperSpeaker
+from sage.speech.voice import VoiceSettings
 from sage.timers import Timers
 from sage.trust import scoring
 from sage.trust.store import TRUST_PRIORS, Experience, Store
@@ -64,6 +65,8 @@ FOLLOW_UP_S = 30.0
 """How long after "3 plus what?" the next utterance may finish that question."""
 REPEAT_RULE = "repeat"
 """The rule for "what did you say?": its reply is then the last one, said again."""
+VOICE_RULE = "voice"
+"""The rule for "louder", "speak slower": the voice changes and its reply says how."""
 _START_OVER = re.compile(
     r"^(?:(?:let's|let us|can we|please) )?(?:start (?:over|again|afresh)|new conversation"
     r"|forget (?:that|what i said|our conversation|everything)|clear (?:the |our )?conversation"
@@ -72,7 +75,7 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
-_ACTIONS = ("service", "timer", "start_over")
+_ACTIONS = ("service", "timer", "start_over", VOICE_RULE)
 """Rules whose replies report an action: never added to the models' conversation."""
 
 T = TypeVar("T")
@@ -201,12 +204,15 @@ class Pipeline:
         snapshots: SnapshotStore | None = None,
         services: ServiceControl | None = None,
         timers: Timers | None = None,
+        voice: VoiceSettings | None = None,
     ) -> None:
         self.config = config
         self.services = services
         """Voice control of allowlisted systemd units (None: off)."""
         self.timers = timers
         """Timers, alarms and reminders (a daemon's; a one-shot run's says it keeps none)."""
+        self.voice = voice or VoiceSettings(None)
+        """How loud and how fast the voice speaks."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
@@ -262,6 +268,7 @@ class Pipeline:
             self._speaker = PiperSpeaker(
                 self.models.path(self.config.tts.voice_role), self.config.tts
             )
+            self._speaker.tune(*self.voice.synthesis(self.config.tts.length_scale))
         return self._speaker
 
     def responder(self) -> Responder:
@@ -462,6 +469,11 @@ class Pipeline:
             # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
             return self._exact_turn(text, "pattern", self._last_reply or match.reply, match.rule,
                                     asr_tier, timings, asr, speech)  # fmt: skip
+        if match is not None and match.rule == VOICE_RULE:
+            changed = self.voice.change(match.slots, normalise(text))
+            self.speaker.tune(*self.voice.synthesis(self.config.tts.length_scale))
+            return self._exact_turn(text, "pattern", changed, match.rule, asr_tier, timings, asr,
+                                    speech)  # fmt: skip
         # A pending "restart nginx?" is answered by whatever comes next, before other rules.
         if services is not None and (said := services.confirm(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,

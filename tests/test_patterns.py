@@ -79,7 +79,7 @@ def matcher() -> PatternMatcher:
         ("Set the thermostat to 20 degrees.", "no_devices", None),
         ("Lock the front door.", "no_devices", None),
         ("Turn off the web server.", None, None),  # a service: the services parser's
-        ("Louder, please.", "no_volume", None),  # the base said "Sure, I can make it louder."
+        ("Louder, please.", "voice", None),  # the base said "Sure, I can make it louder."
         ("What did you say?", "repeat", None),  # the pipeline says the last reply again
         # the base said "Sure, I'll add milk to your shopping list." and invented a calendar
         ("Add milk to my shopping list.", "no_lists", None),

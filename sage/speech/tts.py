@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -53,6 +54,10 @@ class PiperSpeaker:
         )
         self.sample_rate: int = self._voice.config.sample_rate
         _LOGGER.info("piper voice %s on %s", model_path.name, "cuda" if use_cuda else "cpu")
+
+    def tune(self, volume: float, length_scale: float) -> None:
+        """Speak at ``volume`` (0-1 of the normalised level) and ``length_scale`` from now on."""
+        self._syn = dataclasses.replace(self._syn, volume=volume, length_scale=length_scale)
 
     def speak(self, text: str) -> Iterator[AudioChunk]:
         """One chunk per sentence Piper finds in ``text``."""
