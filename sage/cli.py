@@ -277,6 +277,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     now = time.time()
     if status["running"]:
         print(f"running: state {status['state']} for {_ago(now - status['since'])}")
+        if not status.get("listening", True):
+            print('         not listening: say "start listening"')
     else:  # the file's figures are as of its last write; its job times have passed
         print(f"not running (last heard from {_ago(now - path.stat().st_mtime)} ago); "
               f"last known: state {status['state']}")  # fmt: skip

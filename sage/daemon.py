@@ -173,8 +173,9 @@ class Daemon:
         if metabolism is None:
             return f"listening; {len(self.turns)} turns"
         allowance = metabolism.allowance(time.time())
-        return (f"{metabolism.state.value}; budget {allowance.budget_left_s:.0f} CPU-s; "
-                f"{len(self.turns)} turns")  # fmt: skip
+        listening = "" if metabolism.listening else " (not listening)"
+        return (f"{metabolism.state.value}{listening}; budget {allowance.budget_left_s:.0f} "
+                f"CPU-s; {len(self.turns)} turns")  # fmt: skip
 
     # -- scheduled work ---------------------------------------------------------------
 

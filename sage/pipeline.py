@@ -65,6 +65,9 @@ FOLLOW_UP_S = 30.0
 """How long after "3 plus what?" the next utterance may finish that question."""
 REPEAT_RULE = "repeat"
 """The rule for "what did you say?": its reply is then the last one, said again."""
+LISTENING_RULE = "listening"
+"""The rule for "stop listening" / "start listening": in between, a daemon answers and
+keeps nothing it hears but "start listening"."""
 VOICE_RULE = "voice"
 """The rule for "louder", "speak slower": the voice changes and its reply says how."""
 _START_OVER = re.compile(
@@ -75,7 +78,7 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
-_ACTIONS = ("service", "timer", "start_over", VOICE_RULE)
+_ACTIONS = ("service", "timer", "start_over", VOICE_RULE, LISTENING_RULE)
 """Rules whose replies report an action: never added to the models' conversation."""
 
 T = TypeVar("T")
@@ -425,6 +428,11 @@ class Pipeline:
         asr: dict[str, str | None],
         measure: Callable[[], Cost],
     ) -> Turn:
+        if self.metabolism is not None and not self.metabolism.listening:
+            match = self.matcher.match(text, self.clock())
+            if match is None or match.slots.get("listen") != "resume":
+                _LOGGER.info("not listening: an utterance was heard, and neither answered nor kept")
+                return Turn("", "none", "", asr_tier, timings, rule="not_listening")
         now = time.time()
         if self.metabolism is not None:  # the matcher still sees every transcript first
             self.metabolism.utterance(text, now)
@@ -469,6 +477,9 @@ class Pipeline:
             # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
             return self._exact_turn(text, "pattern", self._last_reply or match.reply, match.rule,
                                     asr_tier, timings, asr, speech)  # fmt: skip
+        if match is not None and match.rule == LISTENING_RULE and self.metabolism is not None:
+            return self._exact_turn(text, "pattern", self._listen(match.slots["listen"]),
+                                    match.rule, asr_tier, timings, asr, speech)  # fmt: skip
         if match is not None and match.rule == VOICE_RULE:
             changed = self.voice.change(match.slots, normalise(text))
             self.speaker.tune(*self.voice.synthesis(self.config.tts.length_scale))
@@ -516,6 +527,15 @@ class Pipeline:
             _LOGGER.info("timer done: %s", text)
             self._say(text, _SpeechTimer(time.perf_counter(), {}))
         return said
+
+    def _listen(self, change: str) -> str:
+        """ "Stop listening", "start listening", "are you listening?" (a daemon's)."""
+        assert self.metabolism is not None
+        self.metabolism.listening = change != "pause"
+        self.metabolism.write_status(time.time())
+        if change == "pause":
+            return "Okay, I'll stop listening until you say: start listening."
+        return "I'm listening." if change == "resume" else "Yes, I'm listening."
 
     def _start_over(self) -> None:
         """Close the conversation (no snapshot) and forget the last exact question."""

@@ -15,11 +15,14 @@ from sage.audio.wakeword import WakeWordGate
 from sage.catalog import ModelCache
 from sage.config import Config, WakeConfig
 from sage.daemon import Daemon
+from sage.metabolism.metabolism import Metabolism
+from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.speech.asr import SpeechRecognizer, Transcript
 from sage.speech.tts import AudioChunk
 from sage.timers import Timers
+from sage.trust.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,23 @@ def test_one_bad_turn_does_not_stop_the_daemon(
     turns = Daemon(pipe).run(wav_source(wav))
     assert rules_of(turns) == ["greeting", "thanks"]
     assert sum("turn failed" in r.message for r in caplog.records) == 1
+
+
+def test_stop_listening_by_voice_until_start_listening(  # type: ignore[no-untyped-def]
+    config: Config, models: ModelCache, speak_piper, tmp_path: Path
+) -> None:
+    wav = speak_piper("listening", "Stop listening.", "What time is it?", "Start listening.",
+                      "Thank you.")  # fmt: skip
+    store = Store(tmp_path / "sage.db")
+    metabolism = Metabolism(load_settings(STATES_DIR), store, tmp_path / "status.json", 0.0)
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
+                    metabolism=metabolism)  # fmt: skip
+    try:
+        turns = Daemon(pipe).run(wav_source(wav))
+    finally:
+        pipe.close()
+    assert rules_of(turns) == ["listening", "not_listening", "listening", "thanks"]
+    assert turns[1].transcript == ""  # what it heard then is not kept
 
 
 class SaidSink:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,43 @@ def test_an_action_never_enters_the_models_conversation(
         assert [m["content"] for m in pipe.responder().session] == [
             "What is 2 plus 2?", "2 plus 2 is 4."
         ]  # fmt: skip
+    finally:
+        pipe.close()
+
+
+def test_stop_listening_answers_and_keeps_nothing_until_start_listening(
+    config: Config, models: ModelCache, tmp_path: Path
+) -> None:
+    """The base said "Understood." and went on answering."""
+    store = Store(tmp_path / "sage.db")
+    status = tmp_path / "status.json"
+    metabolism = Metabolism(load_settings(STATES_DIR), store, status, 0.0)
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
+                    metabolism=metabolism)  # fmt: skip
+    try:
+        said = pipe.ask("Stop listening.").reply
+        assert said == "Okay, I'll stop listening until you say: start listening."
+        assert json.loads(status.read_text())["listening"] is False
+        unheard = pipe.ask("What is 2 plus 2?")
+        assert (unheard.route, unheard.reply, unheard.transcript) == ("none", "", "")
+        assert pipe.ask("Start listening.").reply == "I'm listening."
+        assert pipe.ask("What is 2 plus 2?").reply == "2 plus 2 is 4."
+        assert pipe.ask("Are you listening?").reply == "Yes, I'm listening."
+    finally:
+        pipe.close()
+    assert Store(tmp_path / "sage.db").history() == [
+        "Are you listening?", "What is 2 plus 2?", "Start listening.", "Stop listening."
+    ]  # fmt: skip
+
+
+def test_a_one_shot_run_says_it_has_no_listening_to_stop(
+    config: Config, models: ModelCache
+) -> None:
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    try:
+        said = pipe.ask("Stop listening.").reply
+        assert said == "I only listen when I run as a daemon: start me with sage run."
+        assert pipe.ask("What is 2 plus 2?").reply == "2 plus 2 is 4."
     finally:
         pipe.close()
 

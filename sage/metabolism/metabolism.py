@@ -77,6 +77,9 @@ class Metabolism:
         self.last_utterance_at = now
         self.failures = 0
         self.models: list[str] = []
+        self.listening = True
+        """False after "stop listening": utterances are not answered or kept until "start
+        listening" (a restart listens again)."""
         """Loaded models, as the pipeline reports them."""
         self.jobs: dict[str, str | None] = {}
         """Next run time of each scheduled job, as the daemon reports them."""
@@ -190,6 +193,7 @@ class Metabolism:
                 "budget_left_s": round(ledger.balance, 2),
                 "budget_capacity_s": ledger.capacity,
                 "models": list(self.models),
+                "listening": self.listening,
                 "jobs": dict(self.jobs),
                 "transitions": list(self._recent),
                 "updated_at": now,
