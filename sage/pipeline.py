@@ -65,6 +65,8 @@ FOLLOW_UP_S = 30.0
 """How long after "3 plus what?" the next utterance may finish that question."""
 REPEAT_RULE = "repeat"
 """The rule for "what did you say?": its reply is then the last one, said again."""
+HEARD_RULE = "heard"
+"""The rule for "what did I just ask?": its reply is then the last request heard."""
 LISTENING_RULE = "listening"
 """The rule for "stop listening" / "start listening": in between, a daemon answers and
 keeps nothing it hears but "start listening"."""
@@ -241,6 +243,8 @@ class Pipeline:
         """The last question tier 0.5 answered, and when: a follow-up may change a part."""
         self._last_reply = ""
         """What SAGE said last, for "what did you say?" (the rule "repeat")."""
+        self._last_heard = ""
+        """What SAGE heard last, said back for "what did I just ask?" (the rule "heard")."""
         self._llm_lock = threading.RLock()
         """Held while the LLM answers, so a REST unload never frees a model in use."""
         self._meter = Meter()
@@ -441,6 +445,8 @@ class Pipeline:
         state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
         self._last_reply = turn.reply or self._last_reply
+        if turn.rule != HEARD_RULE:
+            self._last_heard = f"You {'asked' if text.endswith('?') else 'said'}: {text}"
         with self._llm_lock:
             if self._responder is not None:
                 if turn.route in ("pattern", "deterministic") and turn.rule not in _ACTIONS:
@@ -473,10 +479,11 @@ class Pipeline:
         t_match = time.perf_counter()
         match = self.matcher.match(text, self.clock())
         timings["match"] = _ms_since(t_match)
-        if match is not None and match.rule == REPEAT_RULE:
+        if match is not None and match.rule in (REPEAT_RULE, HEARD_RULE):
             # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
-            return self._exact_turn(text, "pattern", self._last_reply or match.reply, match.rule,
-                                    asr_tier, timings, asr, speech)  # fmt: skip
+            again = self._last_reply if match.rule == REPEAT_RULE else self._last_heard
+            return self._exact_turn(text, "pattern", again or match.reply, match.rule, asr_tier,
+                                    timings, asr, speech)  # fmt: skip
         if match is not None and match.rule == LISTENING_RULE and self.metabolism is not None:
             return self._exact_turn(text, "pattern", self._listen(match.slots["listen"]),
                                     match.rule, asr_tier, timings, asr, speech)  # fmt: skip

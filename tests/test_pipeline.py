@@ -178,5 +178,10 @@ def test_what_did_you_say_repeats_the_last_reply(config: Config, models: ModelCa
         assert said == "17 times 23 is 391."
         assert pipe.ask("What did you say?").reply == said
         assert pipe.ask("Say that again.").reply == said  # still the answer, not "what?"
+        # the base said "I asked you how to reverse a string in Python." after another question
+        assert pipe.ask("What did I just ask?").reply == "You said: Say that again."
+        pipe.ask("Turn it down.")
+        assert pipe.ask("What did I just say?").reply == "You said: Turn it down."
+        assert pipe.ask("What was my last question?").reply == "You said: Turn it down."
     finally:
         pipe.close()
