@@ -10,6 +10,7 @@ again. A one-shot ``sage ask`` cannot keep one and says so. What is not understo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -35,7 +36,16 @@ def _forms(*forms: str) -> list[re.Pattern[str]]:
     return [re.compile(f"{_ASKING}{form}(?: please)?$") for form in forms]
 
 
-_TIMER = _forms(f"{_SETTING}timer for {_SPAN}", f"{_SETTING}{_SPAN} timer")
+_LABEL = r"(?P<label>[a-z][a-z ']*?)"
+"""A timer's name: "a pasta timer", "a timer for 10 minutes for the eggs"."""
+_TIMER = _forms(
+    f"{_SETTING}timer for {_SPAN}",
+    f"{_SETTING}{_SPAN} timer",
+    f"{_SETTING}{_LABEL} timer for {_SPAN}",
+    f"{_SETTING}timer (?:called|named|for) {_LABEL} for {_SPAN}",
+    f"{_SETTING}timer for {_SPAN} (?:for|called|named) {_LABEL}",
+    f"{_SETTING}{_SPAN} timer (?:for|called|named) {_LABEL}",
+)
 _ALARM = _forms(
     rf"(?:set|make) (?:me )?(?:an |the |my )?alarm (?:for|at) {CLOCK_TIME}",
     rf"wake me(?: up)? at {CLOCK_TIME}",
@@ -51,14 +61,23 @@ _REMIND_AT = _forms(
     rf"remind me at {CLOCK_TIME} (?:to )?(?P<what>.+)",
 )
 _NO_SPAN = re.compile(rf"{_ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
-_LEFT = re.compile(
-    r"^how (?:much time|long) (?:is |do i have )?(?:left|remaining)(?: on (?:the|my) timers?)?$"
-    r"|^(?:how's|how is|check) (?:the|my) timers?$|^is (?:the|my) timer (?:still )?running$"
-    r"|^(?:what|which) (?:timers|alarms|reminders) (?:are|do i have)(?: set| running)?$"
-)
-_CANCEL = re.compile(
-    rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? (?:the |my )?"
-    r"(?P<kind>timer|alarm|reminder)s?$"
+_ONE = r"(?:the |my )?(?P<which>(?:[a-z0-9 ]+ )?(?P<kind>timer|alarm|reminder))s?"
+"""One by its name ("the pasta timer", "the 7 am alarm") or all of a kind ("the timers")."""
+_LEFT = [
+    re.compile(rf"^how (?:much time|long) (?:is |do i have )?(?:left|remaining)(?: on {_ONE})?$"),
+    re.compile(rf"^(?:how's|how is|check) {_ONE}$"),
+    re.compile(rf"^is {_ONE} (?:still )?(?:running|done|finished)$"),
+    re.compile(r"^(?:what|which) (?:timers|alarms|reminders) (?:are|do i have)(?: set| running)?$"),
+]
+_CANCEL = re.compile(rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
+_EXTEND = re.compile(rf"{_ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")
+_SNOOZE = re.compile(rf"{_ASKING}snooze(?: (?:the |my )?(?:alarm|timer))?(?: for {_SPAN})?$")
+_NONE_SET = "There's no timer, alarm or reminder set."
+SNOOZE_S = 600.0
+"""A snooze's length when none is said, and how long after one rang it may be snoozed."""
+_CANNOT = re.compile(
+    rf"{_ASKING}(?P<verb>pause|unpause|resume|restart|reset|repeat|rename|change|move|edit)"
+    r"\b.*\b(?:timer|alarm|reminder)s?$"
 )
 _HALF_SAID = re.compile(r"\b(?:am|pm|a m|p m|morning|afternoon|evening|night|tonight|noon"
                         r"|midday|midnight)$")  # fmt: skip
@@ -87,13 +106,16 @@ class Timers:
         self.path = path
         self.live = live
         self.timers: list[Timer] = self._load() if live else []
+        self._rang: tuple[Timer, float] | None = None
+        """The last timer or alarm that was said, and when: "snooze" sets it again."""
 
     def answer(self, text: str, now: float) -> str | None:
         """The reply if ``text`` sets, checks or cancels a timer, alarm or reminder."""
         said = normalise(text)
         if hit := _first(_TIMER, said):
             seconds = _seconds(hit)
-            name = f"{_spoken(seconds)} timer"
+            label = hit.groupdict().get("label")
+            name = f"{_spoken(seconds)} timer" if label is None else f"{_unarticled(label)} timer"
             return self._add(now + seconds, "timer", name, f"Your {name} is done.", now)
         if hit := _first(_ALARM, _in_the_morning(said)):
             return self._at(hit, "alarm", now)
@@ -103,10 +125,17 @@ class Timers:
             return self._at(hit, "reminder", now)
         if _NO_SPAN.match(said):
             return "For how long? Say, for example, set a timer for 5 minutes."
-        if _LEFT.match(said):
-            return self._left(now)
+        if hit := _first(_LEFT, said):
+            return self._left(hit, now)
         if hit := _CANCEL.match(said):
-            return self._cancel(hit["kind"])
+            return self._cancel(hit)
+        if hit := _EXTEND.match(said):
+            return self._extend(hit, now)
+        if hit := _SNOOZE.match(said):
+            return self._snooze(hit, now)
+        if hit := _CANNOT.match(said):
+            return (f"I can't {hit['verb']} one. I can set, check, add time to, snooze and "
+                    "cancel timers, alarms and reminders.")  # fmt: skip
         return None
 
     def due(self, now: float) -> list[str]:
@@ -116,6 +145,8 @@ class Timers:
             return []
         self.timers = [timer for timer in self.timers if timer.due_at > now]
         self._save()
+        if rang := [timer for timer in done if timer.kind != "reminder"]:
+            self._rang = (rang[-1], now)
         return [timer.said for timer in done]
 
     def _at(self, hit: re.Match[str], kind: str, now: float) -> str | None:
@@ -137,29 +168,63 @@ class Timers:
             return "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."
         self.timers.append(Timer(due_at, kind, name, said))
         self._save()
+        if kind == "timer" and name[0].isdigit():
+            return f"Okay, {_a(name)}, starting now."
         if kind == "timer":
-            return f"Okay, a {name}, starting now."
+            return f"Okay, {_a(name)} for {_spoken(due_at - now, words=True)}, starting now."
         when = spoken_clock(datetime.fromtimestamp(due_at))
         if kind == "alarm":
             return f"Okay, an alarm at {when}."
         return f"Okay, I'll remind you {name.removeprefix('reminder ')} at {when}."
 
-    def _left(self, now: float) -> str:
-        if not self.timers:
-            return "There's no timer, alarm or reminder set."
+    def _named(self, hit: re.Match[str]) -> list[Timer]:
+        """Those a request names: all of a kind ("the timers") or one ("the pasta timer")."""
+        which, kind = hit["which"], hit["kind"]
+        return [t for t in self.timers if t.kind == kind and which in (kind, normalise(t.name))]
+
+    def _left(self, hit: re.Match[str], now: float) -> str:
+        named = hit.groupdict().get("which") not in (None, hit.groupdict().get("kind"))
+        chosen = self._named(hit) if named else self.timers  # "the timer": all of them
+        if not chosen:
+            return f"There's no {hit['which']} set." if named else _NONE_SET
         said = [f"{_spoken(t.due_at - now, words=True)} left on the {t.name}"
-                for t in sorted(self.timers, key=lambda t: t.due_at)]  # fmt: skip
+                for t in sorted(chosen, key=lambda t: t.due_at)]  # fmt: skip
         return "There's " + ", and ".join(said) + "."
 
-    def _cancel(self, kind: str) -> str:
-        cancelled = [timer for timer in self.timers if timer.kind == kind]
+    def _cancel(self, hit: re.Match[str]) -> str:
+        cancelled = self._named(hit)
         if not cancelled:
-            return f"There's no {kind} set."
-        self.timers = [timer for timer in self.timers if timer.kind != kind]
+            return f"There's no {hit['which']} set."
+        self.timers = [timer for timer in self.timers if timer not in cancelled]
         self._save()
         if len(cancelled) == 1:
             return f"I've cancelled the {cancelled[0].name}."
-        return f"I've cancelled {len(cancelled)} {kind}s."
+        return f"I've cancelled {len(cancelled)} {hit['kind']}s."
+
+    def _extend(self, hit: re.Match[str], now: float) -> str:
+        """ "Add 5 minutes to the timer": the one named, or the only one of its kind."""
+        chosen = self._named(hit)
+        if not chosen:
+            return f"There's no {hit['which']} set."
+        if len(chosen) > 1:
+            names = [f"the {timer.name}" for timer in chosen]
+            return f"Which one? There's {', '.join(names[:-1])} and {names[-1]}."
+        timer = chosen[0]
+        later = dataclasses.replace(timer, due_at=timer.due_at + _seconds(hit))
+        if later.due_at - now > MAX_AHEAD_S:
+            return "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."
+        self.timers = [later if t is timer else t for t in self.timers]
+        self._save()
+        return f"Okay, the {timer.name} has {_spoken(later.due_at - now, words=True)} left."
+
+    def _snooze(self, hit: re.Match[str], now: float) -> str:
+        """The alarm or timer said in the last 10 minutes, again in 10 (or as asked)."""
+        if self._rang is None or now - self._rang[1] > SNOOZE_S:
+            return "There's nothing ringing to snooze."
+        rang, self._rang = self._rang[0], None
+        seconds = _seconds(hit) if hit["n"] else SNOOZE_S
+        self._add(now + seconds, rang.kind, rang.name, f"This is your {rang.name} again.", now)
+        return f"Okay, I'll say it again in {_spoken(seconds, words=True)}."
 
     def _load(self) -> list[Timer]:
         try:
@@ -176,6 +241,18 @@ class Timers:
             atomic_write_bytes(self.path, data)
         except OSError as exc:  # they still run; only a restart would lose them
             _LOGGER.error("could not keep the timers in %s: %s", self.path, exc)
+
+
+def _a(name: str) -> str:
+    """ "a 5 minute timer", "an 8 minute timer", "an 11 minute timer", "an eggs timer"."""
+    first = name.split()[0]
+    vowel = first[0] in "aeiou8" or first in ("11", "18") or first.startswith("8")
+    return f"{'an' if vowel else 'a'} {name}"
+
+
+def _unarticled(label: str) -> str:
+    """ "the pasta" → "pasta"."""
+    return re.sub(r"^(?:the|my|a|an) ", "", label)
 
 
 def _in_the_morning(said: str) -> str:

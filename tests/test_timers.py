@@ -56,6 +56,18 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
          "Okay, I'll remind you to move the car at 10 AM."),
         ("How much time do I have left?", "There's no timer, alarm or reminder set."),
         ("Cancel the alarm.", "There's no alarm set."),
+        ("Set a pasta timer for 10 minutes.", "Okay, a pasta timer for 10 minutes, starting now."),
+        ("Set a timer for 8 minutes for the eggs.",
+         "Okay, an eggs timer for 8 minutes, starting now."),
+        ("Set an 18 minute timer called rice.", "Okay, a rice timer for 18 minutes, starting now."),
+        ("Set a timer for 11 minutes.", "Okay, an 11 minute timer, starting now."),
+        # the base said "The pasta timer is currently set for 10 minutes."
+        ("How long is left on the pasta timer?", "There's no pasta timer set."),
+        # it said "I'll add 5 minutes to the timer.", "I'll pause the timer.", "I'll snooze"
+        ("Add 5 minutes to the timer.", "There's no timer set."),
+        ("Pause the timer.", "I can't pause one. I can set, check, add time to, snooze and "
+         "cancel timers, alarms and reminders."),
+        ("Snooze.", "There's nothing ringing to snooze."),
     ],
 )  # fmt: skip
 def test_what_sets_one(tmp_path: Path, said: str, reply: str) -> None:
@@ -90,6 +102,43 @@ def test_each_is_said_once_when_due_and_survives_a_restart(tmp_path: Path) -> No
         "I've cancelled the 7 AM alarm."
     )
     assert timers(tmp_path).timers == []
+
+
+def test_named_timers_are_checked_extended_and_cancelled_by_name(tmp_path: Path) -> None:
+    kept = timers(tmp_path)
+    kept.answer("set a pasta timer for 10 minutes", NINE_AM)
+    kept.answer("set a timer for 4 minutes for the eggs", NINE_AM)
+    kept.answer("set an alarm for 7:30 AM", NINE_AM)
+    assert kept.answer("Add 5 minutes to the timer.", NINE_AM) == (
+        "Which one? There's the pasta timer and the eggs timer."
+    )
+    assert kept.answer("Add 2 minutes to the eggs timer.", NINE_AM + 60) == (
+        "Okay, the eggs timer has 5 minutes left."
+    )
+    assert kept.answer("How long is left on the pasta timer?", NINE_AM + 60) == (
+        "There's 9 minutes left on the pasta timer."
+    )
+    assert kept.answer("Cancel the pasta timer.", NINE_AM + 60) == (
+        "I've cancelled the pasta timer."
+    )
+    assert kept.answer("Cancel the 7:30 AM alarm.", NINE_AM + 60) == (
+        "I've cancelled the 7:30 AM alarm."
+    )
+    assert timers(tmp_path).due(NINE_AM + 360) == ["Your eggs timer is done."]
+
+
+def test_what_rang_can_be_snoozed_for_ten_minutes(tmp_path: Path) -> None:
+    kept = timers(tmp_path)
+    kept.answer("set a timer for 1 minute", NINE_AM)
+    assert kept.due(NINE_AM + 60) == ["Your 1 minute timer is done."]
+    assert kept.answer("Snooze.", NINE_AM + 70) == "Okay, I'll say it again in 10 minutes."
+    assert kept.due(NINE_AM + 669) == []
+    assert kept.due(NINE_AM + 670) == ["This is your 1 minute timer again."]
+    assert kept.answer("Snooze for 5 minutes.", NINE_AM + 671) == (
+        "Okay, I'll say it again in 5 minutes."
+    )
+    assert kept.due(NINE_AM + 971) == ["This is your 1 minute timer again."]
+    assert kept.answer("Snooze.", NINE_AM + 971 + 601) == "There's nothing ringing to snooze."
 
 
 def test_a_one_shot_run_says_it_cannot_keep_one(tmp_path: Path) -> None:
