@@ -302,6 +302,10 @@ def test_a_request_about_the_present_carries_the_date(cascade_models: dict[str, 
     assert with_notes("What is the capital of France?", datetime(2031, 3, 4, 9, 5)) == (
         "What is the capital of France?"  # nothing about now: the prompt stays short
     )
+    # typed in Spanish, the base said "La hora es 14:30." at 10:54
+    assert with_notes("¿Qué hora es?", datetime(2031, 3, 4, 9, 5)).endswith(
+        "(It is Tuesday, March 4, 2031, 9:05 AM.)"
+    )
     config = Config(cascade=dataclasses.replace(CascadeConfig(), escalate_low_prob=0.0,
                                                 escalate_mean_nll=99.0))  # fmt: skip
     cascade = Cascade(config, load=lambda tier, role, draft: cascade_models[tier],

@@ -201,7 +201,8 @@ def select_tier(
 
 _ABOUT_NOW = re.compile(
     r"\b(?:today|tonight|tomorrow|yesterday|now|ago|since|until|till|born|weekend|how old"
-    r"|(?:this|current|what) (?:year|month|week|day|date|time|season))\b",
+    r"|(?:this|current|what) (?:year|month|week|day|date|time|season)"
+    r"|hora|fecha|hoy|heure|aujourd|uhr|spät|heute|datum|oggi)\b",  # typed in another tongue
     re.IGNORECASE,
 )
 
