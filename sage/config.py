@@ -186,6 +186,12 @@ class CascadeConfig:
     """... or whose mean negative log-likelihood per token (nats) is above this."""
     max_sentences: int = 3
     """Spoken length: the answer stops after this many sentences."""
+    creative_sentences: int = 6
+    """... and after this many for a story, poem, song or joke asked for, whose later
+    sentences are not stopped for being unsure: made-up words are unsure by nature (a
+    joke was cut before its punchline)."""
+    creative_max_tokens: int = 192
+    """Upper bound on such a reply, in tokens ([llm] max_tokens for the others)."""
     turn_budget_s: float = 20.0
     """Compute a turn may spend (seconds of the answering thread); a fixed WAKE budget."""
     adapters_dir: Path | None = None
@@ -206,6 +212,8 @@ class CascadeConfig:
         _check(0.0 <= self.escalate_low_prob <= 1.0, "cascade.escalate_low_prob", "0..1")
         _check(self.escalate_mean_nll > 0, "cascade.escalate_mean_nll", "> 0")
         _check(self.max_sentences >= 1, "cascade.max_sentences", ">= 1")
+        _check(self.creative_sentences >= 1, "cascade.creative_sentences", ">= 1")
+        _check(self.creative_max_tokens >= 1, "cascade.creative_max_tokens", ">= 1")
         _check(self.turn_budget_s > 0, "cascade.turn_budget_s", "> 0")
         _check(
             self.speculation in ("auto", "adaptive", "on", "off"),

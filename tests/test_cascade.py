@@ -227,6 +227,30 @@ def test_an_unsure_answer_stops_at_a_sentence_end_not_after_a_spoken_clause(
     assert sentences[0].endswith(",") and len(sentences) == 2 and sentences[1].endswith(".")
 
 
+def test_a_joke_asked_for_is_told_by_the_base_to_its_punchline(
+    cascade_models: dict[str, ChatModel],
+) -> None:
+    """Made-up words are unsure by nature: a joke was cut before its punchline ("Why did
+    the cat refuse to eat the fish?"), and the draft told stories badly."""
+    cascade, _ = make_cascade(cascade_models, escalate_low_prob=0.999)  # every token unsure
+    stats = Generation()
+    sentences = list(cascade.respond("Tell me a joke about cats.", stats, "stable"))
+    assert stats.tier == "base" and stats.escalated_from is None
+    assert len(sentences) >= 2 and sentences[0].endswith("?")
+
+
+def test_a_line_already_said_ends_the_answer(models: ModelCache) -> None:
+    """SmolLM2-135M, greedy, says "A cat with a tail as long as a spider's," 13 times."""
+    tiny = ChatModel(models.path("tiny"), 2048, 2, role="base")
+    config = Config(cascade=dataclasses.replace(CascadeConfig(), draft_role=""))
+    cascade = Cascade(config, load=lambda tier, role, draft: tiny)
+    try:
+        said = list(cascade.respond("Write a poem about cats.", Generation(), "stable"))
+    finally:
+        tiny.close()
+    assert said and len(set(said)) == len(said)
+
+
 def test_a_missing_base_leaves_the_draft_serving(cascade_models: dict[str, ChatModel]) -> None:
     from sage.errors import ModelError
 

@@ -214,6 +214,19 @@ _ABOUT_HARM = re.compile(
 )
 
 
+_CREATIVE = re.compile(
+    r"^(?:(?:can|could|would|will) you )?(?:please )?(?:tell|write|make up|sing|compose|give)"
+    r"(?: me| us)? (?:a|an|another|one more|some)\b.*\b(?:story|stories|poem|poems|jokes?"
+    r"|riddles?|limerick|haiku|song|lullaby|rhyme)\b",
+    re.IGNORECASE,
+)
+
+
+def is_creative(text: str) -> bool:
+    """A story, poem, song, joke or riddle asked for: "Tell me a story about a dragon."."""
+    return _CREATIVE.match(text) is not None
+
+
 def with_notes(text: str, now: datetime) -> str:
     """A request about the present carries the date and time: a language model has no
     clock ("The current year is 2023."). One about harm carries the host country's
@@ -439,6 +452,8 @@ class Cascade:
             budget = min(budget, allowance.budget_left_s)
         if allowance is not None and allowance.most_capable:
             tier = selectable[-1]
+        elif is_creative(text) and "base" in selectable:
+            tier = "base"  # the draft told "a bedtime story" as "a story that occurs at night"
         else:
             tier = select_tier(context, trust, self.costs_s, selectable, budget,
                                self.config.cascade.min_trust)  # fmt: skip
@@ -567,6 +582,9 @@ class Cascade:
         """Stream one model's sentences; returns True when the tier should hand over."""
         can_escalate = not last
         cascade = self.config.cascade
+        creative = is_creative(text)
+        max_sentences = cascade.creative_sentences if creative else cascade.max_sentences
+        max_tokens = cascade.creative_max_tokens if creative else self.config.llm.max_tokens
         messages = self.messages(text)
         prompt_tokens = len(model.prompt_tokens(messages)[0])
         pending: list[float] = []
@@ -577,7 +595,7 @@ class Cascade:
         first_token_ms: list[float] = []
 
         def pieces() -> Iterator[str]:
-            for piece, logprob in model.stream(messages, self.config.llm.max_tokens):
+            for piece, logprob in model.stream(messages, max_tokens):
                 if not first_token_ms:
                     first_token_ms.append((time.perf_counter() - t_call) * 1000)
                 if stats.first_token_ms is None:
@@ -595,16 +613,14 @@ class Cascade:
                 # An answer ends only where a sentence does: a first clause already
                 # spoken ("To set a timer for 5 minutes,") is finished, not left hanging.
                 said_whole = bool(stats.sentences) and not ends_mid_sentence(stats.sentences[-1])
-                if unsure and said_whole:
+                if sentence in stats.sentences or said_whole and unsure and not creative:
                     outcome = "spoken"
-                    break  # keep what was said with confidence; end at this boundary
+                    break  # keep what was said with confidence, once; end at this boundary
                 spoken.extend(pending)
                 pending.clear()
                 stats.sentences.append(sentence)
                 yield sentence
-                if len(stats.sentences) >= cascade.max_sentences and not ends_mid_sentence(
-                    sentence
-                ):
+                if len(stats.sentences) >= max_sentences and not ends_mid_sentence(sentence):
                     break
             outcome = "spoken"
             return False
