@@ -85,6 +85,8 @@ def matcher() -> PatternMatcher:
         ("Add milk to my shopping list.", "no_lists", None),
         ("What's on my calendar today?", "no_lists", None),
         ("Remember that my car is on level 3.", "no_lists", None),
+        ("Are you human?", "nature", None),  # the draft said "Yes, I am a human."
+        ("Do you have feelings?", "nature", None),  # the base said "Yes, I have feelings."
         ("Stop the music.", "no_media", None),  # not "I can't stop the music. I can check…"
         ("Next song.", "no_media", None),  # the base named a Beatles song it was not playing
         ("Play some jazz.", "no_media", None),  # the base answered it, 3 s later
