@@ -192,6 +192,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("What time was it 3 hours ago?", "3 hours ago it was 12:05 PM."),
         ("what time will it be in an hour and a half", "In an hour and a half it will be 4:35 PM."),
         ("what time will it be in 10 hours", "In 10 hours it will be 1:05 AM on Sunday."),
+        ("What's 3 hours from now?", "In 3 hours it will be 6:05 PM."),  # it went to the base
         # the base said "Three days ago was a Saturday." on a Sunday
         ("What day was it three days ago?", "3 days ago it was Wednesday, November 18."),
         ("what was the date 2 weeks ago", "2 weeks ago it was Saturday, November 7."),

@@ -176,7 +176,7 @@ _SPAN = r"(?P<n>\d+|an|a|half an) (?P<unit>hours?|minutes?)(?P<half> and a half)
 _TIME_AFTER = (
     re.compile(rf"^(?:time|the time) (?:will it be|is it|would it be) in {_SPAN}$"),
     re.compile(rf"^(?:time|the time) (?:was it|it was) {_SPAN} ago$"),
-    re.compile(rf"^(?:time|the time) (?:will it be|is it) {_SPAN} from now$"),
+    re.compile(rf"^(?:(?:time|the time) (?:will it be|is it) )?{_SPAN} from now$"),
 )
 
 
