@@ -35,7 +35,7 @@ from sage.metabolism.ledger import Cost, Meter
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
 from sage.metabolism.states import Event, Phase, State
-from sage.patterns.matcher import PatternMatcher, normalise
+from sage.patterns.matcher import Match, PatternMatcher, normalise
 from sage.patterns.rules import Rule
 from sage.services.control import ServiceControl
 from sage.speech.asr import (
@@ -479,18 +479,9 @@ class Pipeline:
         t_match = time.perf_counter()
         match = self.matcher.match(text, self.clock())
         timings["match"] = _ms_since(t_match)
-        if match is not None and match.rule in (REPEAT_RULE, HEARD_RULE):
-            # "What did you say?": the last reply again; a "restart nginx?" it asked still waits.
-            again = self._last_reply if match.rule == REPEAT_RULE else self._last_heard
-            return self._exact_turn(text, "pattern", again or match.reply, match.rule, asr_tier,
-                                    timings, asr, speech)  # fmt: skip
-        if match is not None and match.rule == LISTENING_RULE and self.metabolism is not None:
-            return self._exact_turn(text, "pattern", self._listen(match.slots["listen"]),
-                                    match.rule, asr_tier, timings, asr, speech)  # fmt: skip
-        if match is not None and match.rule == VOICE_RULE:
-            changed = self.voice.change(match.slots, normalise(text))
-            self.speaker.tune(*self.voice.synthesis(self.config.tts.length_scale))
-            return self._exact_turn(text, "pattern", changed, match.rule, asr_tier, timings, asr,
+        if match is not None and (own := self._own_reply(match, text)) is not None:
+            # before a pending "restart nginx?", which still waits
+            return self._exact_turn(text, "pattern", own, match.rule, asr_tier, timings, asr,
                                     speech)  # fmt: skip
         # A pending "restart nginx?" is answered by whatever comes next, before other rules.
         if services is not None and (said := services.confirm(text, now)) is not None:
@@ -534,6 +525,21 @@ class Pipeline:
             _LOGGER.info("timer done: %s", text)
             self._say(text, _SpeechTimer(time.perf_counter(), {}))
         return said
+
+    def _own_reply(self, match: Match, text: str) -> str | None:
+        """The reply to a rule about SAGE's own side of the conversation: what it said or
+        heard last, whether it listens, how its voice sounds (None: another rule)."""
+        if match.rule == REPEAT_RULE:
+            return self._last_reply or match.reply
+        if match.rule == HEARD_RULE:
+            return self._last_heard or match.reply
+        if match.rule == LISTENING_RULE and self.metabolism is not None:
+            return self._listen(match.slots["listen"])
+        if match.rule == VOICE_RULE:
+            changed = self.voice.change(match.slots, normalise(text))
+            self.speaker.tune(*self.voice.synthesis(self.config.tts.length_scale))
+            return changed
+        return None
 
     def _listen(self, change: str) -> str:
         """ "Stop listening", "start listening", "are you listening?" (a daemon's)."""

@@ -1,6 +1,8 @@
 """Timers, alarms and reminders, said aloud when they are due: "set a timer for 5
 minutes", "wake me up at 7", "remind me to call Mom at 6 PM", "remind me in 10 minutes to
-check the oven", "how long is left on the timer?", "cancel the alarm".
+check the oven", "how long is left on the timer?", "cancel the alarm". A timer may have a
+name ("set a pasta timer for 10 minutes"), by which it is checked, extended ("add 2
+minutes to the pasta timer") or cancelled; what was just said can be snoozed.
 
 The daemon keeps them in its state folder (``timers.json``, written atomically), so a
 restart keeps them; one that came due while SAGE was stopped is said as soon as it runs
