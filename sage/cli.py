@@ -28,6 +28,7 @@ from sage.daemon import Daemon
 from sage.dream.distill import Distill, readable, rollback
 from sage.dream.dreamer import Dreamer, Progress
 from sage.errors import ModelError, SageError
+from sage.lists import Lists
 from sage.metabolism.metabolism import STATUS_FILE, Metabolism
 from sage.metabolism.snapshots import SnapshotStore
 from sage.metabolism.states import STATES_DIR, load_settings
@@ -135,7 +136,8 @@ def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
     return Pipeline(config, ModelCache(config.paths.cache_dir), _rules(config), sink,
                     store=store, metabolism=metabolism, snapshots=snapshots,
                     services=services, timers=timers,
-                    voice=VoiceSettings(state_dir / "voice.json"))  # fmt: skip
+                    voice=VoiceSettings(state_dir / "voice.json"),
+                    lists=Lists(state_dir / "lists.json"))  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:

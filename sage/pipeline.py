@@ -31,6 +31,7 @@ from sage.cascade.speculation import CountingProposer
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError, ModelError, SageError
+from sage.lists import Lists
 from sage.metabolism.ledger import Cost, Meter
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
@@ -80,7 +81,7 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
-_ACTIONS = ("service", "timer", "start_over", VOICE_RULE, LISTENING_RULE)
+_ACTIONS = ("service", "timer", "lists", "start_over", VOICE_RULE, LISTENING_RULE)
 """Rules whose replies report an action: never added to the models' conversation."""
 
 T = TypeVar("T")
@@ -210,6 +211,7 @@ class Pipeline:
         services: ServiceControl | None = None,
         timers: Timers | None = None,
         voice: VoiceSettings | None = None,
+        lists: Lists | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -218,6 +220,8 @@ class Pipeline:
         """Timers, alarms and reminders (a daemon's; a one-shot run's says it keeps none)."""
         self.voice = voice or VoiceSettings(None)
         """How loud and how fast the voice speaks."""
+        self.lists = lists
+        """The shopping list and others kept by voice (None: the rule no_lists says so)."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
@@ -226,6 +230,8 @@ class Pipeline:
         skills = ["work out sums and dates exactly", "spell words"]
         if timers is not None and timers.live:
             skills.append("keep timers, alarms and reminders")
+        if lists is not None:
+            skills.append("keep a shopping list")
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
@@ -490,6 +496,9 @@ class Pipeline:
         if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
             # before the rules: no_timers speaks only for what this cannot place
             return self._exact_turn(text, "pattern", said, "timer", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
+        if self.lists is not None and (said := self.lists.answer(text)) is not None:
+            return self._exact_turn(text, "pattern", said, "lists", asr_tier, timings, asr,
                                     speech)  # fmt: skip
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,

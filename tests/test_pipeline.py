@@ -12,6 +12,7 @@ from sage.audio.io import NullSink
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.errors import InputTextError
+from sage.lists import Lists
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.states import STATES_DIR, load_settings
 from sage.patterns.rules import DEFAULT_RULES, load_rules
@@ -121,11 +122,14 @@ def test_an_action_never_enters_the_models_conversation(
     metabolism = Metabolism(load_settings(STATES_DIR), store, tmp_path / "status.json", 0.0)
     timers = Timers(tmp_path / "timers.json", live=True)
     pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
-                    metabolism=metabolism, timers=timers)  # fmt: skip
+                    metabolism=metabolism, timers=timers,
+                    lists=Lists(tmp_path / "lists.json"))  # fmt: skip
     try:
         pipe.responder()  # the daemon's conversation, kept for follow-ups
         pipe.ask("What is 2 plus 2?")
         assert pipe.ask("Set a timer for 5 minutes.").rule == "timer"
+        assert pipe.ask("Add milk to my shopping list.").rule == "lists"
+        assert pipe.ask("Turn it down.").rule == "voice"
         assert [m["content"] for m in pipe.responder().session] == [
             "What is 2 plus 2?", "2 plus 2 is 4."
         ]  # fmt: skip

@@ -1,0 +1,152 @@
+"""Lists kept by voice: "add milk and eggs to my shopping list", "what's on my shopping
+list?", "take milk off the list", "is bread on my shopping list?", "clear my to-do list".
+
+The shopping list is the one meant when none is named ("add milk to the list"); "grocery
+list" is another name for it. Lists are kept in the state folder (``lists.json``, written
+atomically) and read again for every request, so the daemon and a one-shot ``sage ask``
+see the same lists. An unreadable file is kept aside as ``lists.json.corrupt`` (its lists
+are not lost) and SAGE starts with none. Calendars and notes go on to ``no_lists``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from pathlib import Path
+
+from sage.fsutil import atomic_write_bytes
+from sage.patterns.matcher import normalise, said_back
+
+_LOGGER = logging.getLogger(__name__)
+_ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
+_LIST = r"(?:my |the |our )?(?:(?P<name>[a-z][a-z ]*?) )?list"
+_ADD = re.compile(rf"{_ASKING}(?:add|put) (?P<items>.+?) (?:to|on|onto) {_LIST}(?: please)?$")
+_REMOVE = re.compile(
+    rf"{_ASKING}(?:remove|delete|take|cross|scratch) (?P<items>.+?) (?:off|from|off of) {_LIST}"
+    r"(?: please)?$"
+)
+_READ = re.compile(
+    rf"(?:^(?:what's|what is|whats|what do i have) on|{_ASKING}(?:read|tell me)(?: me)?) {_LIST}$"
+)
+_HAS = re.compile(rf"^(?:is|are) (?P<items>.+?) on {_LIST}$")
+_CLEAR = re.compile(rf"{_ASKING}(?:clear|empty|delete|erase) {_LIST}(?: please)?$")
+_WHICH = re.compile(r"^(?:what|which) lists (?:do i have|have i got|are there)$")
+_NAMES = {"shopping": "shopping", "grocery": "shopping", "groceries": "shopping",
+          "to do": "to-do", "todo": "to-do", "to-do": "to-do"}  # fmt: skip
+"""Spoken names of a list → the name it is kept under."""
+MAX_ITEMS = 100
+"""Items one list may hold."""
+
+
+class Lists:
+    """Named lists of things, kept in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def answer(self, text: str) -> str | None:
+        """The reply if ``text`` adds to, reads, checks or clears a list."""
+        # normalised, but with the commas that separate things ("milk, eggs and bread")
+        said = ", ".join(filter(None, (normalise(part) for part in text.split(","))))
+        if _WHICH.match(said):
+            names = sorted(self._load())
+            if not names:
+                return "You don't have any lists yet."
+            return f"You have {_joined([f'{_a(name)} list' for name in names])}."
+        for pattern, act in ((_ADD, self._add), (_REMOVE, self._remove), (_HAS, self._has)):
+            if hit := pattern.match(said):
+                return act(_list_name(hit), _items(hit["items"]))
+        if hit := _READ.match(said):
+            return self._read(_list_name(hit))
+        if hit := _CLEAR.match(said):
+            return self._clear(_list_name(hit))
+        return None
+
+    def _add(self, name: str, items: list[str]) -> str:
+        lists = self._load()
+        kept = lists.setdefault(name, [])
+        new = [item for item in dict.fromkeys(items) if item not in kept]
+        if not new:
+            return f"Your {name} list already has {_joined(items)}."
+        if len(kept) + len(new) > MAX_ITEMS:
+            return f"Your {name} list is full: it holds {MAX_ITEMS} things."
+        kept.extend(new)
+        return self._saved(lists, f"Okay, I've added {_joined(new)} to your {name} list.")
+
+    def _remove(self, name: str, items: list[str]) -> str:
+        lists = self._load()
+        kept = lists.get(name, [])
+        gone = [item for item in items if item in kept]
+        if not gone:
+            return f"Your {name} list doesn't have {_joined(items)}."
+        lists[name] = [item for item in kept if item not in gone]
+        return self._saved(lists, f"Okay, I've taken {_joined(gone)} off your {name} list.")
+
+    def _has(self, name: str, items: list[str]) -> str:
+        kept = self._load().get(name, [])
+        missing = [item for item in items if item not in kept]
+        if not missing:
+            return f"Yes, your {name} list has {_joined(items)}."
+        return f"No, your {name} list doesn't have {_joined(missing)}."
+
+    def _read(self, name: str) -> str:
+        kept = self._load().get(name, [])
+        if not kept:
+            return f"Your {name} list is empty."
+        count = "1 thing" if len(kept) == 1 else f"{len(kept)} things"
+        return f"Your {name} list has {count}: {_joined(kept)}."
+
+    def _clear(self, name: str) -> str:
+        lists = self._load()
+        if not lists.pop(name, None):
+            return f"Your {name} list is already empty."
+        return self._saved(lists, f"Okay, your {name} list is empty now.")
+
+    def _load(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not all(
+                isinstance(items, list) and all(isinstance(i, str) for i in items)
+                for items in data.values()
+            ):
+                raise ValueError("not a table of lists of words")
+            return data
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            aside = self.path.with_name(f"{self.path.name}.corrupt")
+            _LOGGER.error("lists file %s is unreadable (%s); kept as %s, starting with none",
+                          self.path, exc, aside)  # fmt: skip
+            with contextlib.suppress(OSError):
+                self.path.replace(aside)
+            return {}
+
+    def _saved(self, lists: dict[str, list[str]], reply: str) -> str:
+        try:
+            atomic_write_bytes(self.path, json.dumps(lists, indent=1).encode())
+        except OSError as exc:
+            _LOGGER.error("could not keep the lists in %s: %s", self.path, exc)
+            return "Sorry, I couldn't save your lists: the state folder is not writable."
+        return reply
+
+
+def _list_name(hit: re.Match[str]) -> str:
+    """ "shopping" for "my grocery list" and for "the list"."""
+    name = hit["name"] or "shopping"
+    return _NAMES.get(name, name)
+
+
+def _items(said: str) -> list[str]:
+    """ "milk, eggs and some bread" → ["milk", "eggs", "some bread"], as said back."""
+    parts = re.split(r",? and |, | & ", said_back(said))
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
