@@ -10,16 +10,13 @@ are not lost) and SAGE starts with none. Calendars and notes go on to ``no_lists
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import re
 from pathlib import Path
+from typing import Any
 
-from sage.fsutil import atomic_write_bytes
+from sage.fsutil import JsonFile
 from sage.patterns.matcher import normalise, said_back
 
-_LOGGER = logging.getLogger(__name__)
 _ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _LIST = r"(?:my |the |our )?(?:(?P<name>[a-z][a-z ]*?) )?list"
 _ADD = re.compile(rf"{_ASKING}(?:add|put) (?P<items>.+?) (?:to|on|onto) {_LIST}(?: please)?$")
@@ -44,7 +41,7 @@ class Lists:
     """Named lists of things, kept in ``path``."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self._file: JsonFile[dict[str, list[str]]] = JsonFile(path, dict)
 
     def answer(self, text: str) -> str | None:
         """The reply if ``text`` adds to, reads, checks or clears a list."""
@@ -105,31 +102,22 @@ class Lists:
         return self._saved(lists, f"Okay, your {name} list is empty now.")
 
     def _load(self) -> dict[str, list[str]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or not all(
-                isinstance(items, list) and all(isinstance(i, str) for i in items)
-                for items in data.values()
-            ):
-                raise ValueError("not a table of lists of words")
-            return data
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt")
-            _LOGGER.error("lists file %s is unreadable (%s); kept as %s, starting with none",
-                          self.path, exc, aside)  # fmt: skip
-            with contextlib.suppress(OSError):
-                self.path.replace(aside)
-            return {}
+        return self._file.load(_lists)
 
     def _saved(self, lists: dict[str, list[str]], reply: str) -> str:
-        try:
-            atomic_write_bytes(self.path, json.dumps(lists, indent=1).encode())
-        except OSError as exc:
-            _LOGGER.error("could not keep the lists in %s: %s", self.path, exc)
+        if not self._file.save(lists):
             return "Sorry, I couldn't save your lists: the state folder is not writable."
         return reply
+
+
+def _lists(data: Any) -> dict[str, list[str]]:
+    """The file's lists (ValueError when it holds something else)."""
+    if not isinstance(data, dict) or not all(
+        isinstance(items, list) and all(isinstance(item, str) for item in items)
+        for items in data.values()
+    ):
+        raise ValueError("not a table of lists of words")
+    return data
 
 
 def _list_name(hit: re.Match[str]) -> str:

@@ -13,7 +13,6 @@ again. A one-shot ``sage ask`` cannot keep one and says so. What is not understo
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
-from sage.fsutil import atomic_write_bytes
+from sage.fsutil import JsonFile
 from sage.patterns.matcher import normalise, said_back
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,9 +104,9 @@ class Timers:
     """The timers of one daemon (``live``), or of a one-shot run, which keeps none."""
 
     def __init__(self, path: Path, live: bool) -> None:
-        self.path = path
         self.live = live
-        self.timers: list[Timer] = self._load() if live else []
+        self._file: JsonFile[list[Timer]] = JsonFile(path, list)
+        self.timers = self._file.load(lambda rows: [Timer(**row) for row in rows]) if live else []
         self._rang: tuple[Timer, float] | None = None
         """The last timer or alarm that was said, and when: "snooze" sets it again."""
 
@@ -228,21 +227,8 @@ class Timers:
         self._add(now + seconds, rang.kind, rang.name, f"This is your {rang.name} again.", now)
         return f"Okay, I'll say it again in {_spoken(seconds, words=True)}."
 
-    def _load(self) -> list[Timer]:
-        try:
-            return [Timer(**row) for row in json.loads(self.path.read_text())]
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError, TypeError) as exc:  # lose only the timers
-            _LOGGER.error("timers file %s is unreadable (%s); starting with none", self.path, exc)
-            return []
-
     def _save(self) -> None:
-        data = json.dumps([asdict(timer) for timer in self.timers]).encode()
-        try:
-            atomic_write_bytes(self.path, data)
-        except OSError as exc:  # they still run; only a restart would lose them
-            _LOGGER.error("could not keep the timers in %s: %s", self.path, exc)
+        self._file.save([asdict(timer) for timer in self.timers])  # else they run until a restart
 
 
 def _a(name: str) -> str:

@@ -157,6 +157,7 @@ def test_a_corrupt_timers_file_loses_only_the_timers(tmp_path: Path) -> None:
         "Okay, a 1 minute timer, starting now."
     )
     assert timers(tmp_path).due(NINE_AM + 60) == ["Your 1 minute timer is done."]
+    assert (tmp_path / "timers.json.corrupt").read_text() == "{not json"  # kept aside
 
 
 def test_an_unwritable_state_folder_keeps_the_timer_running(tmp_path: Path) -> None:

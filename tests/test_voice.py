@@ -78,18 +78,18 @@ def test_settings_survive_a_restart_and_a_corrupt_file_gives_the_defaults(
     assert VoiceSettings(kept).synthesis(1.0) == pytest.approx((0.8, 1 / 1.2))
     kept.write_text('{"volume": 8000')
     assert VoiceSettings(kept).synthesis(1.0) == (1.0, 1.0)
-    assert sum("voice file" in r.message for r in caplog.records) == 1
+    assert sum("unreadable" in r.message for r in caplog.records) == 1
+    assert (tmp_path / "voice.json.corrupt").exists()  # kept aside, not lost
 
 
 def test_an_unwritable_state_folder_keeps_the_change_until_a_restart(
     matcher: PatternMatcher, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    kept = tmp_path / "voice.json"
-    kept.mkdir()  # not a file: the write fails
-    settings = VoiceSettings(kept)
+    (tmp_path / "state").write_text("a file where the folder should be")
+    settings = VoiceSettings(tmp_path / "state" / "voice.json")
     assert change(settings, matcher, "Quieter.") == "Okay, volume 80 percent."
     assert settings.voice.volume == 80
-    assert any("could not keep the voice settings" in r.message for r in caplog.records)
+    assert any("could not write" in r.message for r in caplog.records)
 
 
 class PcmSink:

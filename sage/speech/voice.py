@@ -9,15 +9,13 @@ a restart keeps them; an unreadable file gives the defaults, logged once.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from sage.fsutil import atomic_write_bytes
+from sage.fsutil import JsonFile
 
-_LOGGER = logging.getLogger(__name__)
 VOLUME_STEP = 20
 MIN_VOLUME = 10
 MAX_VOLUME = 100
@@ -39,9 +37,9 @@ class VoiceSettings:
     """The voice's volume and pace, and the replies that change them."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
+        self._file = JsonFile(path, Voice) if path is not None else None
         """``voice.json``; None keeps the settings in memory only."""
-        self.voice = self._load()
+        self.voice = self._file.load(_voice) if self._file is not None else Voice()
 
     def synthesis(self, length_scale: float) -> tuple[float, float]:
         """Piper's volume (0-1) and length scale for the configured ``length_scale``."""
@@ -89,24 +87,14 @@ class VoiceSettings:
         self._save()
         return f"Okay, I'll speak {way}."
 
-    def _load(self) -> Voice:
-        if self.path is None:
-            return Voice()
-        try:
-            voice = Voice(**json.loads(self.path.read_text()))
-            if not (MIN_VOLUME <= voice.volume <= MAX_VOLUME and abs(voice.pace) <= MAX_PACE_STEPS):
-                raise ValueError(f"out of range: {voice}")
-            return voice
-        except FileNotFoundError:
-            return Voice()
-        except (OSError, ValueError, TypeError) as exc:
-            _LOGGER.error("voice file %s is unreadable (%s); using the defaults", self.path, exc)
-            return Voice()
-
     def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            atomic_write_bytes(self.path, json.dumps(asdict(self.voice)).encode())
-        except OSError as exc:  # the change holds until a restart
-            _LOGGER.error("could not keep the voice settings in %s: %s", self.path, exc)
+        if self._file is not None:  # a failed write is logged; the change holds until a restart
+            self._file.save(asdict(self.voice))
+
+
+def _voice(data: Any) -> Voice:
+    """The settings in the file (ValueError when out of range)."""
+    voice = Voice(**data)
+    if not (MIN_VOLUME <= voice.volume <= MAX_VOLUME and abs(voice.pace) <= MAX_PACE_STEPS):
+        raise ValueError(f"out of range: {voice}")
+    return voice
