@@ -4,7 +4,7 @@
 of Piper's normalised level; "set the volume to 40 percent" (or "to 4", out of 10) sets
 it. "Speak slower" / "faster" step Piper's pace, two steps either way; "at normal speed"
 goes back. Both are kept in ``voice.json`` in the state folder (written atomically), so
-a restart keeps them; an unreadable file gives the defaults, logged once.
+a restart keeps them; an unreadable file gives the defaults, logged once and kept aside.
 """
 
 from __future__ import annotations
