@@ -85,7 +85,8 @@ class About:
                   if remote else "Nothing I hear leaves")  # fmt: skip
         return (f"{leaves} this machine, and I keep no recordings. I keep the text of what "
                 f"you ask and what I answer in my database in {self.config.paths.state_dir}, "
-                "so that I can learn from it at night.")  # fmt: skip
+                "so that I can learn from it at night, and there too the timers, lists and "
+                "notes you ask me to keep.")  # fmt: skip
 
     def _dream(self) -> str:
         runs = self.store.dream_runs(limit=1) if self.store is not None else []

@@ -32,6 +32,7 @@ from sage.lists import Lists
 from sage.metabolism.metabolism import STATUS_FILE, Metabolism
 from sage.metabolism.snapshots import SnapshotStore
 from sage.metabolism.states import STATES_DIR, load_settings
+from sage.notes import Notes
 from sage.patterns.rules import DEFAULT_RULES, Rule, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.services.control import ServiceControl, SystemctlExecutor
@@ -137,7 +138,8 @@ def _pipeline(config: Config, sink: Sink, daemon: bool = False) -> Pipeline:
                     store=store, metabolism=metabolism, snapshots=snapshots,
                     services=services, timers=timers,
                     voice=VoiceSettings(state_dir / "voice.json"),
-                    lists=Lists(state_dir / "lists.json"))  # fmt: skip
+                    lists=Lists(state_dir / "lists.json"),
+                    notes=Notes(state_dir / "notes.json"))  # fmt: skip
 
 
 def _sink(out: str | Path | None) -> Sink:

@@ -36,6 +36,7 @@ from sage.metabolism.ledger import Cost, Meter
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
 from sage.metabolism.states import Event, Phase, State
+from sage.notes import Notes
 from sage.patterns.matcher import Match, PatternMatcher, normalise
 from sage.patterns.rules import Rule
 from sage.services.control import ServiceControl
@@ -81,7 +82,7 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
-_ACTIONS = ("service", "timer", "lists", "start_over", VOICE_RULE, LISTENING_RULE)
+_ACTIONS = ("service", "timer", "lists", "notes", "start_over", VOICE_RULE, LISTENING_RULE)
 """Rules whose replies report an action: never added to the models' conversation."""
 
 T = TypeVar("T")
@@ -212,6 +213,7 @@ class Pipeline:
         timers: Timers | None = None,
         voice: VoiceSettings | None = None,
         lists: Lists | None = None,
+        notes: Notes | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -222,6 +224,8 @@ class Pipeline:
         """How loud and how fast the voice speaks."""
         self.lists = lists
         """The shopping list and others kept by voice (None: the rule no_lists says so)."""
+        self.notes = notes
+        """What the household asked SAGE to remember ("my car is on level 3")."""
         self.store = store
         self.metabolism = metabolism
         self.snapshots = snapshots
@@ -232,6 +236,8 @@ class Pipeline:
             skills.append("keep timers, alarms and reminders")
         if lists is not None:
             skills.append("keep a shopping list")
+        if notes is not None:
+            skills.append("remember where you put things")
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)
@@ -499,6 +505,9 @@ class Pipeline:
                                     speech)  # fmt: skip
         if self.lists is not None and (said := self.lists.answer(text)) is not None:
             return self._exact_turn(text, "pattern", said, "lists", asr_tier, timings, asr,
+                                    speech)  # fmt: skip
+        if self.notes is not None and (said := self.notes.answer(text, now)) is not None:
+            return self._exact_turn(text, "pattern", said, "notes", asr_tier, timings, asr,
                                     speech)  # fmt: skip
         if match is not None:
             return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,

@@ -15,6 +15,7 @@ from sage.errors import InputTextError
 from sage.lists import Lists
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.states import STATES_DIR, load_settings
+from sage.notes import Notes
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import FOLLOW_UP_S, START_OVER_REPLY, Pipeline, clean_text, threaded
 from sage.timers import Timers
@@ -123,12 +124,14 @@ def test_an_action_never_enters_the_models_conversation(
     timers = Timers(tmp_path / "timers.json", live=True)
     pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
                     metabolism=metabolism, timers=timers,
-                    lists=Lists(tmp_path / "lists.json"))  # fmt: skip
+                    lists=Lists(tmp_path / "lists.json"),
+                    notes=Notes(tmp_path / "notes.json"))  # fmt: skip
     try:
         pipe.responder()  # the daemon's conversation, kept for follow-ups
         pipe.ask("What is 2 plus 2?")
         assert pipe.ask("Set a timer for 5 minutes.").rule == "timer"
         assert pipe.ask("Add milk to my shopping list.").rule == "lists"
+        assert pipe.ask("Remember that my car is on level 3.").rule == "notes"
         assert pipe.ask("Turn it down.").rule == "voice"
         assert [m["content"] for m in pipe.responder().session] == [
             "What is 2 plus 2?", "2 plus 2 is 4."
