@@ -69,6 +69,10 @@ _LEFT = [
     re.compile(rf"^(?:how's|how is|check) {_ONE}$"),
     re.compile(rf"^is {_ONE} (?:still )?(?:running|done|finished)$"),
     re.compile(r"^(?:what|which) (?:timers|alarms|reminders) (?:are|do i have)(?: set| running)?$"),
+    re.compile(
+        r"^(?:do i have |are there |have i got )?any (?:timers|alarms|reminders)"
+        r"(?: set| running| today| for today)?$"
+    ),  # fmt: skip
 ]
 _CANCEL = re.compile(rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
 _EXTEND = re.compile(rf"{_ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")

@@ -68,6 +68,8 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
         ("Pause the timer.", "I can't pause one. I can set, check, add time to, snooze and "
          "cancel timers, alarms and reminders."),
         ("Snooze.", "There's nothing ringing to snooze."),
+        # the base said "I don't have any reminders for today." whatever was set
+        ("Any reminders for today?", "There's no timer, alarm or reminder set."),
     ],
 )  # fmt: skip
 def test_what_sets_one(tmp_path: Path, said: str, reply: str) -> None:
