@@ -82,3 +82,20 @@ def test_clean_for_speech() -> None:
     assert clean_for_speech("If so, dial 999 or 112 now.") == "If so, dial 9 9 9 or 1 1 2 now."
     assert clean_for_speech("Call 911.") == "Call 9 1 1."  # not "nine hundred eleven"
     assert clean_for_speech("It has 206 bones.") == "It has 206 bones."
+
+
+@pytest.mark.parametrize(
+    ("said", "spoken"),
+    [
+        # the base's answers, whose other-script words the English voice skipped
+        ('In Japanese, you say "Thank you" as "ありがとう".',
+         'In Japanese, you say "Thank you" as "arigatou".'),
+        ('In Russian, you say "Привет" (Privet).', 'In Russian, you say "Privet".'),
+        ('Good morning in Chinese is "早上好" (zǎo shàng hǎo).',
+         'Good morning in Chinese is "zao shang hao".'),
+        ("In Korean, you say 사랑합니다.", "In Korean, you say sa lang hab ni da."),
+        ("Café au lait in Zürich costs 5 €.", "Café au lait in Zürich costs 5 €."),  # Latin
+    ],
+)  # fmt: skip
+def test_other_scripts_are_said_in_latin_letters(said: str, spoken: str) -> None:
+    assert clean_for_speech(said) == spoken

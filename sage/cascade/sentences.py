@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Generator, Iterable
 
 # A sentence ends at . ! ? followed by whitespace, unless the dot belongs to a number
@@ -38,13 +39,38 @@ _DIGITS = re.compile(r"\b\d{3,}\b")
 _SPACE_BEFORE_MARK = re.compile(r"\s+([.,!?;:])(?=\s|$)")
 """What removed markup leaves: "use `git branch`." is "use git branch ."."""
 
+_NOT_LATIN = r"[^\x00-\u024F\u2000-\u206F]"
+"""A character outside the Latin scripts and general punctuation."""
+_OTHER_SCRIPT = re.compile(rf"{_NOT_LATIN}+(?:\s+{_NOT_LATIN}+)*")
+_READ_AS = re.compile(
+    rf"{_NOT_LATIN}+(?:\s+{_NOT_LATIN}+)*(?P<close>[\"”’']?)\s*\((?P<reading>[^)]*[A-Za-z][^)]*)\)"
+)
+"""Other-script words followed by their reading in brackets: "Привет" (Privet)."""
+_SYLLABLE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
 
 def clean_for_speech(text: str) -> str:
     """Remove markdown that a voice would read out, collapse whitespace."""
+    text = in_latin_letters(text)
     text = _PLACEHOLDER.sub(lambda m: m.group(1).replace("-", " ").replace("_", " "), text)
     text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
     text = _DIALLED.sub(lambda m: digit_by_digit(m[0]), text)
     return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(text.split()))
+
+
+def in_latin_letters(text: str) -> str:
+    """Words in other scripts as the English voice can say them, which it otherwise skips
+    ("In Japanese, thank you is ありがとう." said as "... is arigatou."). A reading the
+    model gave in brackets is said instead ("Привет (Privet)" → "Privet")."""
+    from anyascii import anyascii
+
+    def latin(run: str) -> str:
+        if not any(unicodedata.category(ch).startswith("L") for ch in run):
+            return run  # symbols and emoji: left to the voice
+        return _SYLLABLE.sub(" ", anyascii(run)).lower()  # "ZaoShangHao" → "zao shang hao"
+
+    text = _READ_AS.sub(lambda m: f"{anyascii(m['reading'])}{m['close']}", text)
+    return _OTHER_SCRIPT.sub(lambda m: latin(m[0]), text)
 
 
 def digit_by_digit(text: str) -> str:
