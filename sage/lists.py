@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import normalise, said_back
+from sage.patterns.matcher import normalise, said_back, spoken_list
 
 _ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _LIST = r"(?:my |the |our )?(?:(?P<name>[a-z][a-z ]*?) )?list"
@@ -51,7 +51,7 @@ class Lists:
             names = sorted(self._load())
             if not names:
                 return "You don't have any lists yet."
-            return f"You have {_joined([f'{_a(name)} list' for name in names])}."
+            return f"You have {spoken_list([f'{_a(name)} list' for name in names])}."
         for pattern, act in ((_ADD, self._add), (_REMOVE, self._remove), (_HAS, self._has)):
             if hit := pattern.match(said):
                 return act(_list_name(hit), _items(hit["items"]))
@@ -66,34 +66,34 @@ class Lists:
         kept = lists.setdefault(name, [])
         new = [item for item in dict.fromkeys(items) if item not in kept]
         if not new:
-            return f"Your {name} list already has {_joined(items)}."
+            return f"Your {name} list already has {spoken_list(items)}."
         if len(kept) + len(new) > MAX_ITEMS:
             return f"Your {name} list is full: it holds {MAX_ITEMS} things."
         kept.extend(new)
-        return self._saved(lists, f"Okay, I've added {_joined(new)} to your {name} list.")
+        return self._saved(lists, f"Okay, I've added {spoken_list(new)} to your {name} list.")
 
     def _remove(self, name: str, items: list[str]) -> str:
         lists = self._load()
         kept = lists.get(name, [])
         gone = [item for item in items if item in kept]
         if not gone:
-            return f"Your {name} list doesn't have {_joined(items)}."
+            return f"Your {name} list doesn't have {spoken_list(items)}."
         lists[name] = [item for item in kept if item not in gone]
-        return self._saved(lists, f"Okay, I've taken {_joined(gone)} off your {name} list.")
+        return self._saved(lists, f"Okay, I've taken {spoken_list(gone)} off your {name} list.")
 
     def _has(self, name: str, items: list[str]) -> str:
         kept = self._load().get(name, [])
         missing = [item for item in items if item not in kept]
         if not missing:
-            return f"Yes, your {name} list has {_joined(items)}."
-        return f"No, your {name} list doesn't have {_joined(missing)}."
+            return f"Yes, your {name} list has {spoken_list(items)}."
+        return f"No, your {name} list doesn't have {spoken_list(missing)}."
 
     def _read(self, name: str) -> str:
         kept = self._load().get(name, [])
         if not kept:
             return f"Your {name} list is empty."
         count = "1 thing" if len(kept) == 1 else f"{len(kept)} things"
-        return f"Your {name} list has {count}: {_joined(kept)}."
+        return f"Your {name} list has {count}: {spoken_list(kept)}."
 
     def _clear(self, name: str) -> str:
         lists = self._load()
@@ -130,10 +130,6 @@ def _items(said: str) -> list[str]:
     """ "milk, eggs and some bread" → ["milk", "eggs", "some bread"], as said back."""
     parts = re.split(r",? and |, | & ", said_back(said))
     return [part.strip() for part in parts if part.strip()]
-
-
-def _joined(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _a(name: str) -> str:

@@ -37,7 +37,7 @@ from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.snapshots import SnapshotKey, SnapshotStore
 from sage.metabolism.states import Event, Phase, State
 from sage.notes import Notes
-from sage.patterns.matcher import Match, PatternMatcher, normalise
+from sage.patterns.matcher import Match, PatternMatcher, normalise, spoken_list
 from sage.patterns.rules import Rule
 from sage.services.control import ServiceControl
 from sage.speech.asr import (
@@ -231,13 +231,11 @@ class Pipeline:
         self.snapshots = snapshots
         self.models = models
         self.rules = rules
-        skills = ["work out sums and dates exactly", "spell words"]
-        if timers is not None and timers.live:
-            skills.append("keep timers, alarms and reminders")
-        if lists is not None:
-            skills.append("keep a shopping list")
-        if notes is not None:
-            skills.append("remember where you put things")
+        skills = ["work out sums, units and dates exactly", "spell words"]
+        kept = ["timers", "alarms"] if timers is not None and timers.live else []
+        kept += [what for what, keeper in (("lists", lists), ("notes", notes)) if keeper]
+        if kept:
+            skills.append(f"keep {spoken_list(kept)}")
         if services is not None:
             skills.append("control the services on my list")
         self.matcher = PatternMatcher(rules, skills)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import normalise, said_back
+from sage.patterns.matcher import normalise, said_back, spoken_list
 
 _LOGGER = logging.getLogger(__name__)
 MAX_AHEAD_S = 24 * 3600
@@ -213,7 +213,7 @@ class Timers:
             return f"There's no {hit['which']} set."
         if len(chosen) > 1:
             names = [f"the {timer.name}" for timer in chosen]
-            return f"Which one? There's {', '.join(names[:-1])} and {names[-1]}."
+            return f"Which one? There's {spoken_list(names)}."
         timer = chosen[0]
         later = dataclasses.replace(timer, due_at=timer.due_at + _seconds(hit))
         if later.due_at - now > MAX_AHEAD_S:
@@ -284,4 +284,4 @@ def _spoken(seconds: float, words: bool = False) -> str:
         return "no time" if words else "0 second"
     if not words:
         return " ".join(said)
-    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    return spoken_list(said)

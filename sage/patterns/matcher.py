@@ -49,6 +49,13 @@ def said_back(text: str) -> str:
     return " ".join(_SAID_BACK.get(word.lower(), word) for word in text.split())
 
 
+def spoken_list(items: list[str], conjunction: str = "and") -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, number words to digits, single spaces."""
     text = text.lower().replace("\u2019", "'")

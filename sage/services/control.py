@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sage.config import VERBS, ServicesConfig, UnitConfig
-from sage.patterns.matcher import normalise, said_back
+from sage.patterns.matcher import normalise, said_back, spoken_list
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -296,8 +296,8 @@ class ServiceControl:
         said = []
         for unit in self.config.units:
             verbs = ["check" if v == "status" else v for v in VERBS if v in unit.verbs]
-            said.append(f"{_spoken_list(verbs, 'or')} {unit.short_name}")
-        return f"I can {_spoken_list(said, 'and')}."
+            said.append(f"{spoken_list(verbs, 'or')} {unit.short_name}")
+        return f"I can {spoken_list(said, 'and')}."
 
     def _execute(self, text: str, source: str, verb: str, unit: UnitConfig) -> str:
         result = self._executor.run(verb, unit.name)
@@ -320,13 +320,6 @@ class ServiceControl:
                      text, detail)  # fmt: skip
         if self._audit is not None:
             self._audit(text, source, verb, unit, decision, detail)
-
-
-def _spoken_list(items: list[str], conjunction: str) -> str:
-    """ "a", "a or b", "a, b or c"."""
-    if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def _normal(text: str) -> str:
