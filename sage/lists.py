@@ -15,20 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import normalise, said_back, spoken_list
+from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list
 
-_ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _LIST = r"(?:my |the |our )?(?:(?P<name>[a-z][a-z ]*?) )?list"
-_ADD = re.compile(rf"{_ASKING}(?:add|put) (?P<items>.+?) (?:to|on|onto) {_LIST}(?: please)?$")
+_ADD = re.compile(rf"{ASKING}(?:add|put) (?P<items>.+?) (?:to|on|onto) {_LIST}(?: please)?$")
 _REMOVE = re.compile(
-    rf"{_ASKING}(?:remove|delete|take|cross|scratch) (?P<items>.+?) (?:off|from|off of) {_LIST}"
+    rf"{ASKING}(?:remove|delete|take|cross|scratch) (?P<items>.+?) (?:off|from|off of) {_LIST}"
     r"(?: please)?$"
 )
 _READ = re.compile(
-    rf"(?:^(?:what's|what is|whats|what do i have) on|{_ASKING}(?:read|tell me)(?: me)?) {_LIST}$"
+    rf"(?:^(?:what's|what is|whats|what do i have) on|{ASKING}(?:read|tell me)(?: me)?) {_LIST}$"
 )
 _HAS = re.compile(rf"^(?:is|are) (?P<items>.+?) on {_LIST}$")
-_CLEAR = re.compile(rf"{_ASKING}(?:clear|empty|delete|erase) {_LIST}(?: please)?$")
+_CLEAR = re.compile(rf"{ASKING}(?:clear|empty|delete|erase) {_LIST}(?: please)?$")
 _WHICH = re.compile(r"^(?:what|which) lists (?:do i have|have i got|are there)$")
 _NAMES = {"shopping": "shopping", "grocery": "shopping", "groceries": "shopping",
           "to do": "to-do", "todo": "to-do", "to-do": "to-do"}  # fmt: skip

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import normalise, said_back
+from sage.patterns.matcher import ASKING, normalise, said_back
 
-_ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _REMEMBER = re.compile(
-    rf"{_ASKING}(?:remember|note|make a note|take a note|keep in mind)"
+    rf"{ASKING}(?:remember|note|make a note|take a note|keep in mind)"
     r"(?: that (?P<that>.+)| (?P<what>(?:my|the|our|i|i've|i'm|we|we've|we're) .+))$"
 )
 _WHERE = re.compile(
@@ -33,14 +32,15 @@ _ALL = re.compile(
     r"|^(?:read|tell me) (?:me )?my notes$"
 )
 _FORGET = re.compile(
-    rf"{_ASKING}(?:forget|delete|remove) (?:what i told you|the notes?) about"
+    rf"{ASKING}(?:forget|delete|remove) (?:what i told you|the notes?) about"
     r" (?P<whose>my |our |the )?(?P<thing>.+)$"
 )
 _FORGET_ALL = re.compile(
-    rf"{_ASKING}(?:forget|delete|clear|erase)(?: all)? (?:my notes|the notes|your notes"
+    rf"{ASKING}(?:forget|delete|clear|erase)(?: all)? (?:my notes|the notes|your notes"
     r"|everything i told you to remember)$"
 )
 MAX_NOTES = 200
+_UNWRITABLE = "Sorry, I couldn't change your notes: the state folder is not writable."
 
 
 class Notes:
@@ -58,13 +58,15 @@ class Notes:
             notes = [note["said"] for note in self._load()]
             if not notes:
                 return "You haven't asked me to remember anything."
-            return "You told me: " + "; ".join(notes[-5:]) + "."
+            told = f"You told me {len(notes)} things; the last 5: " if len(notes) > 5 else ""
+            return (told or "You told me: ") + "; ".join(notes[-5:]) + "."
         if hit := _WHERE.match(said) or _WHAT.match(said):
             return self._recall(hit, said.startswith("where") and hit["whose"] != "the")
         if hit := _FORGET.match(said):
             return self._forget(said_back(hit["whose"] or "the").strip(), hit["thing"])
         if _FORGET_ALL.match(said):
-            self._file.save([])
+            if not self._file.save([]):
+                return _UNWRITABLE
             return "Okay, I've forgotten everything you asked me to remember."
         return None
 
@@ -74,7 +76,7 @@ class Notes:
             return f"I keep up to {MAX_NOTES} notes; say delete my notes to start again."
         notes.append({"said": what, "at": now})
         if not self._file.save(notes):
-            return "Sorry, I couldn't keep that: the state folder is not writable."
+            return _UNWRITABLE
         return f"Okay, I'll remember that {what}."
 
     def _recall(self, hit: re.Match[str], where_mine: bool) -> str | None:
@@ -93,7 +95,8 @@ class Notes:
         kept = [note for note in notes if not _mentions(note["said"], thing)]
         if len(kept) == len(notes):
             return f"You haven't told me anything about {whose} {thing}."
-        self._file.save(kept)
+        if not self._file.save(kept):
+            return _UNWRITABLE
         return f"Okay, I've forgotten what you told me about {whose} {thing}."
 
     def _load(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import normalise, said_back, spoken_list
+from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list
 
 _LOGGER = logging.getLogger(__name__)
 MAX_AHEAD_S = 24 * 3600
@@ -29,12 +29,11 @@ MAX_AHEAD_S = 24 * 3600
 _SMALL = r"minutes?|mins?|seconds?|secs?"
 _SPAN = (rf"(?P<n>\d+|an|a|half an) (?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
          rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
-_ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
 _SETTING = r"(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?"
 
 
 def _forms(*forms: str) -> list[re.Pattern[str]]:
-    return [re.compile(f"{_ASKING}{form}(?: please)?$") for form in forms]
+    return [re.compile(f"{ASKING}{form}(?: please)?$") for form in forms]
 
 
 _LABEL = r"(?P<label>[a-z][a-z ']*?)"
@@ -61,7 +60,7 @@ _REMIND_AT = _forms(
     rf"at {CLOCK_TIME} remind me (?:to )?(?P<what>.+)",
     rf"remind me at {CLOCK_TIME} (?:to )?(?P<what>.+)",
 )
-_NO_SPAN = re.compile(rf"{_ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
+_NO_SPAN = re.compile(rf"{ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
 _ONE = r"(?:the |my )?(?P<which>(?:[a-z0-9 ]+ )?(?P<kind>timer|alarm|reminder))s?"
 """One by its name ("the pasta timer", "the 7 am alarm") or all of a kind ("the timers")."""
 _LEFT = [
@@ -74,14 +73,14 @@ _LEFT = [
         r"(?: set| running| today| for today)?$"
     ),  # fmt: skip
 ]
-_CANCEL = re.compile(rf"{_ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
-_EXTEND = re.compile(rf"{_ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")
-_SNOOZE = re.compile(rf"{_ASKING}snooze(?: (?:the |my )?(?:alarm|timer))?(?: for {_SPAN})?$")
+_CANCEL = re.compile(rf"{ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
+_EXTEND = re.compile(rf"{ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")
+_SNOOZE = re.compile(rf"{ASKING}snooze(?: (?:the |my )?(?:alarm|timer))?(?: for {_SPAN})?$")
 _NONE_SET = "There's no timer, alarm or reminder set."
 SNOOZE_S = 600.0
 """A snooze's length when none is said, and how long after one rang it may be snoozed."""
 _CANNOT = re.compile(
-    rf"{_ASKING}(?P<verb>pause|unpause|resume|restart|reset|repeat|rename|change|move|edit)"
+    rf"{ASKING}(?P<verb>pause|unpause|resume|restart|reset|repeat|rename|change|move|edit)"
     r"\b.*\b(?:timer|alarm|reminder)s?$"
 )
 _HALF_SAID = re.compile(r"\b(?:am|pm|a m|p m|morning|afternoon|evening|night|tonight|noon"

@@ -74,6 +74,14 @@ def test_notes_survive_a_restart_and_can_all_be_forgotten(tmp_path: Path) -> Non
     )
 
 
+def test_an_unwritable_state_folder_is_said_not_claimed(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the folder should be")
+    notes = Notes(tmp_path / "state" / "notes.json")
+    unwritable = "Sorry, I couldn't change your notes: the state folder is not writable."
+    assert notes.answer("Remember that my car is on level 3.", NOW) == unwritable
+    assert notes.answer("Delete my notes.", NOW) == unwritable  # not "I've forgotten"
+
+
 def test_a_corrupt_notes_file_is_kept_aside(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text('[{"said": 3}]')
     notes = Notes(tmp_path / "notes.json")

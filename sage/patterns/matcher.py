@@ -43,6 +43,10 @@ _SAID_BACK = {"my": "your", "me": "you", "mine": "yours", "our": "your", "your":
               "you": "me", "yours": "mine", "i": "you", "i'm": "you're"}  # fmt: skip
 
 
+ASKING = r"^(?:hey sage |sage )?(?:(?:can|could|would|will) you )?(?:please )?"
+"""The start of a request as the timers, lists and notes read it: "can you please …"."""
+
+
 def said_back(text: str) -> str:
     """The words of a request as SAGE says them back: "delete my files" → "delete your
     files"."""
