@@ -77,10 +77,10 @@ class Metabolism:
         self.last_utterance_at = now
         self.failures = 0
         self.models: list[str] = []
+        """Loaded models, as the pipeline reports them."""
         self.listening = True
         """False after "stop listening": utterances are not answered or kept until "start
         listening" (a restart listens again)."""
-        """Loaded models, as the pipeline reports them."""
         self.jobs: dict[str, str | None] = {}
         """Next run time of each scheduled job, as the daemon reports them."""
         self._listeners: list[Listener] = []
