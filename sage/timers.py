@@ -1,6 +1,7 @@
 """Timers, alarms and reminders, said aloud when they are due: "set a timer for 5
 minutes", "wake me up at 7", "remind me to call Mom at 6 PM", "remind me in 10 minutes to
-check the oven", "how long is left on the timer?", "cancel the alarm". A timer may have a
+check the oven", "remind me to call the dentist tomorrow at 9", "wake me up at 7 every
+weekday", "how long is left on the timer?", "cancel the alarm". A timer may have a
 name ("set a pasta timer for 10 minutes"), by which it is checked, extended ("add 2
 minutes to the pasta timer") or cancelled; what was just said can be snoozed.
 
@@ -16,7 +17,7 @@ import dataclasses
 import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
@@ -24,8 +25,24 @@ from sage.fsutil import JsonFile
 from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list
 
 _LOGGER = logging.getLogger(__name__)
-MAX_AHEAD_S = 24 * 3600
-"""How far ahead one may be set."""
+MAX_AHEAD_S = 8 * 24 * 3600
+"""How far ahead one may be set: a week, and a day more for "on Monday" said on a Monday."""
+_WEEKDAYS = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_DAY = re.compile(rf" (?:tomorrow|on (?P<weekday>{'|'.join(_WEEKDAYS)}))(?= |$)")
+"""The day of an alarm or reminder, when not the next time its clock time comes round."""
+_REPEAT = re.compile(
+    r" (?:(?P<daily>every day|every morning|every night|every evening|daily)"
+    r"|(?P<weekdays>every weekday|on weekdays|every work day|on work days))(?= |$)"
+)
+"""An alarm or reminder said again each day, or each weekday."""
 _SMALL = r"minutes?|mins?|seconds?|secs?"
 _SPAN = (rf"(?P<n>\d+|an|a|half an) (?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
          rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
@@ -71,7 +88,7 @@ _LEFT = [
     re.compile(
         r"^(?:do i have |are there |have i got )?any (?:timers|alarms|reminders)"
         r"(?: set| running| today| for today)?$"
-    ),  # fmt: skip
+    ),
 ]
 _CANCEL = re.compile(rf"{ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
 _EXTEND = re.compile(rf"{ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")
@@ -101,6 +118,8 @@ class Timer:
     """As it is said back: "5 minute timer", "7 AM alarm", "reminder to call your mom"."""
     said: str
     """What is said when it is due: "Your 5 minute timer is done."."""
+    repeat: str = ""
+    """"daily" or "weekdays" for one set again when it is said; "" for once."""
 
 
 class Timers:
@@ -121,12 +140,13 @@ class Timers:
             label = hit.groupdict().get("label")
             name = f"{_spoken(seconds)} timer" if label is None else f"{_unarticled(label)} timer"
             return self._add(now + seconds, "timer", name, f"Your {name} is done.", now)
-        if hit := _first(_ALARM, _in_the_morning(said)):
-            return self._at(hit, "alarm", now)
+        day, repeat, at = _day_and_repeat(said)
+        if hit := _first(_ALARM, _in_the_morning(at)):
+            return self._at(hit, "alarm", now, day, repeat)
         if hit := _first(_REMIND_IN, said):
             return self._add(now + _seconds(hit), "reminder", *_reminder(hit["what"]), now)
-        if hit := _first(_REMIND_AT, said):
-            return self._at(hit, "reminder", now)
+        if hit := _first(_REMIND_AT, at):
+            return self._at(hit, "reminder", now, day, repeat)
         if _NO_SPAN.match(said):
             return "For how long? Say, for example, set a timer for 5 minutes."
         if hit := _first(_LEFT, said):
@@ -148,35 +168,51 @@ class Timers:
         if not done:
             return []
         self.timers = [timer for timer in self.timers if timer.due_at > now]
+        self.timers += [_again(timer, now) for timer in done if timer.repeat]
         self._save()
         if rang := [timer for timer in done if timer.kind != "reminder"]:
             self._rang = (rang[-1], now)
         return [timer.said for timer in done]
 
-    def _at(self, hit: re.Match[str], kind: str, now: float) -> str | None:
-        moment = next_time(hit, datetime.fromtimestamp(now))
+    def _at(
+        self, hit: re.Match[str], kind: str, now: float, day: str | None, repeat: str
+    ) -> str | None:
+        """One at a clock time: the next time it comes round, or on the day said."""
+        today = datetime.fromtimestamp(now)
+        moment = next_time(hit, _eve_of(day, today) if day else today)
         if moment is None:
             return None
+        if repeat == "weekdays":
+            moment = _on_a_weekday(moment)
         clock = spoken_clock(moment)
         if kind == "alarm":
             name, said = f"{clock} alarm", f"It's {clock}. This is your alarm."
         else:
             name, said = _reminder(hit["what"])
-        return self._add(moment.timestamp(), kind, name, said, now)
+        return self._add(moment.timestamp(), kind, name, said, now, repeat)
 
-    def _add(self, due_at: float, kind: str, name: str, said: str, now: float) -> str:
+    def _add(
+        self,
+        due_at: float,
+        kind: str,
+        name: str,
+        said: str,
+        now: float,
+        repeat: str = "",
+    ) -> str:
         if not self.live:
             return ("I can only keep timers, alarms and reminders while I run as a daemon: "
                     "start me with sage run.")  # fmt: skip
         if not 1 <= due_at - now <= MAX_AHEAD_S:
-            return "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."
-        self.timers.append(Timer(due_at, kind, name, said))
+            return "I can keep a timer, an alarm or a reminder for up to a week ahead."
+        self.timers.append(Timer(due_at, kind, name, said, repeat))
         self._save()
         if kind == "timer" and name[0].isdigit():
             return f"Okay, {_a(name)}, starting now."
         if kind == "timer":
             return f"Okay, {_a(name)} for {_spoken(due_at - now, words=True)}, starting now."
-        when = spoken_clock(datetime.fromtimestamp(due_at))
+        moment = datetime.fromtimestamp(due_at)
+        when = spoken_clock(moment) + _day_said(moment, datetime.fromtimestamp(now), repeat)
         if kind == "alarm":
             return f"Okay, an alarm at {when}."
         return f"Okay, I'll remind you {name.removeprefix('reminder ')} at {when}."
@@ -216,7 +252,7 @@ class Timers:
         timer = chosen[0]
         later = dataclasses.replace(timer, due_at=timer.due_at + _seconds(hit))
         if later.due_at - now > MAX_AHEAD_S:
-            return "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."
+            return "I can keep a timer, an alarm or a reminder for up to a week ahead."
         self.timers = [later if t is timer else t for t in self.timers]
         self._save()
         return f"Okay, the {timer.name} has {_spoken(later.due_at - now, words=True)} left."
@@ -244,6 +280,53 @@ def _a(name: str) -> str:
 def _unarticled(label: str) -> str:
     """ "the pasta" → "pasta"."""
     return re.sub(r"^(?:the|my|a|an) ", "", label)
+
+
+def _day_and_repeat(said: str) -> tuple[str | None, str, str]:
+    """The day said ("tomorrow", a weekday or None), the repeat ("daily", "weekdays" or
+    ""), and the request without them: "wake me up at 7 every weekday"."""
+    day = repeat = None
+    if hit := _REPEAT.search(said):
+        repeat = "weekdays" if hit["weekdays"] else "daily"
+        said = said[: hit.start()] + said[hit.end() :]
+    if hit := _DAY.search(said):
+        day = hit["weekday"] or "tomorrow"
+        said = said[: hit.start()] + said[hit.end() :]
+    return day, repeat or "", said
+
+
+def _eve_of(day: str, today: datetime) -> datetime:
+    """The last minute before the day said: "on Monday" said on a Monday is next week's."""
+    ahead = 1 if day == "tomorrow" else (_WEEKDAYS.index(day) - today.weekday()) % 7 or 7
+    midnight = (today + timedelta(days=ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - timedelta(minutes=1)
+
+
+def _on_a_weekday(moment: datetime) -> datetime:
+    while moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment
+
+
+def _again(timer: Timer, now: float) -> Timer:
+    """A repeating alarm or reminder, set for its next day after ``now``."""
+    moment = datetime.fromtimestamp(timer.due_at)
+    while moment.timestamp() <= now:  # a day later by the wall clock, across a DST change too
+        moment += timedelta(days=1)
+        if timer.repeat == "weekdays":
+            moment = _on_a_weekday(moment)
+    return dataclasses.replace(timer, due_at=moment.timestamp())
+
+
+def _day_said(moment: datetime, now: datetime, repeat: str) -> str:
+    """ " every weekday", " tomorrow", " on Friday", or "" for later today."""
+    if repeat:
+        return " every day" if repeat == "daily" else " every weekday"
+    if moment.date() == now.date():
+        return ""
+    if moment.date() == (now + timedelta(days=1)).date():
+        return " tomorrow"
+    return f" on {moment:%A}"
 
 
 def _in_the_morning(said: str) -> str:
@@ -275,9 +358,10 @@ def _seconds(hit: re.Match[str]) -> float:
 def _spoken(seconds: float, words: bool = False) -> str:
     """ "5 minute" (a timer's name) or, with ``words``, "4 minutes and 10 seconds"."""
     whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [(hours, "hour"), (minutes, "minute"), (secs, "second")]
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second")]
     said = [f"{n} {unit}{'s' if words and n != 1 else ''}" for n, unit in parts if n]
     if not said:
         return "no time" if words else "0 second"

@@ -61,7 +61,7 @@ def matcher() -> PatternMatcher:
         (  # what sage/timers.py, tried first, did not place
             "Remind me tomorrow to call Mom.",
             "no_timers",
-            "I keep timers, alarms and reminders for the next 24 hours when you say when: for "
+            "I keep timers, alarms and reminders for the next week when you say when: for "
             "example, remind me to call Mom at 6 PM.",
         ),
         ("Can you remind me to call Mom at 6?", "no_timers", None),

@@ -43,12 +43,18 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
         ("Set a timer for half an hour.", "Okay, a 30 minute timer, starting now."),
         ("set the timer for 3 mins", "Okay, a 3 minute timer, starting now."),  # typed
         ("Set a timer.", "For how long? Say, for example, set a timer for 5 minutes."),
-        ("Set a timer for 48 hours.",
-         "I can keep a timer, an alarm or a reminder for up to 24 hours ahead."),
+        ("Set a timer for 200 hours.",
+         "I can keep a timer, an alarm or a reminder for up to a week ahead."),
+        ("Remind me to call the dentist tomorrow at 9.",
+         "Okay, I'll remind you to call the dentist at 9 AM tomorrow."),
+        ("Remind me on Friday at 5 PM to pay the rent.",
+         "Okay, I'll remind you to pay the rent at 5 PM on Friday."),
+        ("Set an alarm for 7 on Monday.", "Okay, an alarm at 7 AM on Monday."),  # next week's
+        ("Wake me up at 7 every day.", "Okay, an alarm at 7 AM every day."),
         # the base said "Sure, I'll remind you." and kept nothing
-        ("Wake me up at 7.", "Okay, an alarm at 7 AM."),  # waking is in the morning
+        ("Wake me up at 7.", "Okay, an alarm at 7 AM tomorrow."),  # waking is in the morning
         ("Set an alarm for 7.", "Okay, an alarm at 7 PM."),  # the next 7
-        ("Set an alarm for 6:30 AM.", "Okay, an alarm at 6:30 AM."),
+        ("Set an alarm for 6:30 AM.", "Okay, an alarm at 6:30 AM tomorrow."),
         ("Remind me to call my mom at 6 PM.", "Okay, I'll remind you to call your mom at 6 PM."),
         ("Remind me in 10 minutes to check the oven.",
          "Okay, I'll remind you to check the oven at 9:10 AM."),
@@ -141,6 +147,26 @@ def test_what_rang_can_be_snoozed_for_ten_minutes(tmp_path: Path) -> None:
     )
     assert kept.due(NINE_AM + 971) == ["This is your 1 minute timer again."]
     assert kept.answer("Snooze.", NINE_AM + 971 + 601) == "There's nothing ringing to snooze."
+
+
+def test_a_repeating_alarm_is_set_again_each_day_it_is_said(tmp_path: Path) -> None:
+    """Monday 9 AM: an alarm every weekday at 6:30, pills every day at 8 PM."""
+    kept = timers(tmp_path)
+    assert kept.answer("Set an alarm for 6:30 AM every weekday.", NINE_AM) == (
+        "Okay, an alarm at 6:30 AM every weekday."
+    )
+    kept.answer("Remind me to take my pills every day at 8 PM.", NINE_AM)
+    hour = 3600
+    assert kept.due(NINE_AM + 11 * hour) == ["A reminder: take your pills."]  # Monday 8 PM
+    said = {}
+    for day in range(1, 7):  # Tuesday to Sunday, at 7 AM and 9 PM, restarted each time
+        said[day] = [timers(tmp_path).due(NINE_AM + (day * 24 + at) * hour) for at in (-2, 12)]
+    alarm, pills = ["It's 6:30 AM. This is your alarm."], ["A reminder: take your pills."]
+    assert said[1] == said[4] == [alarm, pills]  # Tuesday, Friday
+    assert said[5] == said[6] == [[], pills]  # no weekday alarm on Saturday and Sunday
+    assert timers(tmp_path).answer("Cancel the alarm.", NINE_AM + 6 * 24 * hour) == (
+        "I've cancelled the 6:30 AM alarm."
+    )
 
 
 def test_a_one_shot_run_says_it_cannot_keep_one(tmp_path: Path) -> None:
