@@ -29,6 +29,9 @@ _READ = re.compile(
 _HAS = re.compile(rf"^(?:is|are) (?P<items>.+?) on {_LIST}$")
 _CLEAR = re.compile(rf"{ASKING}(?:clear|empty|delete|erase) {_LIST}(?: please)?$")
 _WHICH = re.compile(r"^(?:what|which) lists (?:do i have|have i got|are there)$")
+_MY_LIST = re.compile(r"^(?!how |why )(?:.* )?(?:my|our) (?:[a-z]+ )?list\b")
+"""Something else said of one's own list, heard wrongly perhaps ("and no can eggs to my
+shopping list"): asked again rather than left to a model, which claimed an answer."""
 _NAMES = {"shopping": "shopping", "grocery": "shopping", "groceries": "shopping",
           "to do": "to-do", "todo": "to-do", "to-do": "to-do"}  # fmt: skip
 """Spoken names of a list → the name it is kept under."""
@@ -58,6 +61,9 @@ class Lists:
             return self._read(_list_name(hit))
         if hit := _CLEAR.match(said):
             return self._clear(_list_name(hit))
+        if _MY_LIST.match(said):
+            return ("I didn't catch what to do with your list. Say, for example: add milk to "
+                    "my shopping list, or what's on my shopping list?")  # fmt: skip
         return None
 
     def _add(self, name: str, items: list[str]) -> str:

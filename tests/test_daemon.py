@@ -15,8 +15,10 @@ from sage.audio.wakeword import WakeWordGate
 from sage.catalog import ModelCache
 from sage.config import Config, WakeConfig
 from sage.daemon import Daemon
+from sage.lists import Lists
 from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.states import STATES_DIR, load_settings
+from sage.notes import Notes
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline, Turn
 from sage.speech.asr import SpeechRecognizer, Transcript
@@ -119,6 +121,28 @@ def test_stop_listening_by_voice_until_start_listening(  # type: ignore[no-untyp
         pipe.close()
     assert rules_of(turns) == ["listening", "not_listening", "listening", "thanks"]
     assert turns[1].transcript == ""  # what it heard then is not kept
+
+
+def test_a_note_and_a_list_kept_by_voice(  # type: ignore[no-untyped-def]
+    config: Config, models: ModelCache, speak_piper, tmp_path: Path
+) -> None:
+    said = ["Remember that my car is on level three.", "Where's my car?",
+            "Please put eggs and bread on my shopping list.",
+            "What's on my shopping list?"]  # fmt: skip
+    wav = speak_piper("notes", *said)
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(),
+                    notes=Notes(tmp_path / "notes.json"),
+                    lists=Lists(tmp_path / "lists.json"))  # fmt: skip
+    try:
+        turns = Daemon(pipe).run(wav_source(wav))
+    finally:
+        pipe.close()
+    assert [t.reply for t in turns] == [
+        "Okay, I'll remember that your car is on level 3.",
+        "You told me your car is on level 3.",
+        "Okay, I've added eggs and bread to your shopping list.",
+        "Your shopping list has 2 things: eggs and bread.",
+    ]
 
 
 class SaidSink:

@@ -54,6 +54,14 @@ def test_other_lists_are_kept_apart_and_said_back(tmp_path: Path) -> None:
     assert lists.answer("What lists do I have?") == "You have a shopping list and a to-do list."
 
 
+def test_what_else_is_said_of_ones_own_list_is_asked_again(tmp_path: Path) -> None:
+    """Whisper heard "and no can eggs to my shopping list", and the base answered it."""
+    assert Lists(tmp_path / "lists.json").answer("And no can eggs to my shopping list.") == (
+        "I didn't catch what to do with your list. Say, for example: add milk to my shopping "
+        "list, or what's on my shopping list?"
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -62,6 +70,8 @@ def test_other_lists_are_kept_apart_and_said_back(tmp_path: Path) -> None:
         "How do I add items to a list in Python?",
         "Add 5 and 3.",
         "Put the kettle on.",
+        "How do I make a to-do list app in Python?",
+        "How do I sort my list in Python?",
     ],
 )
 def test_what_is_not_about_a_list_goes_on(tmp_path: Path, text: str) -> None:
