@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list
+from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list, with_article
 
 _LIST = r"(?:my |the |our )?(?:(?P<name>[a-z][a-z ]*?) )?list"
 _ADD = re.compile(rf"{ASKING}(?:add|put) (?P<items>.+?) (?:to|on|onto) {_LIST}(?: please)?$")
@@ -53,7 +53,7 @@ class Lists:
             names = sorted(self._load())
             if not names:
                 return "You don't have any lists yet."
-            return f"You have {spoken_list([f'{_a(name)} list' for name in names])}."
+            return f"You have {spoken_list([f'{with_article(name)} list' for name in names])}."
         for pattern, act in ((_ADD, self._add), (_REMOVE, self._remove), (_HAS, self._has)):
             if hit := pattern.match(said):
                 return act(_list_name(hit), _items(hit["items"]))
@@ -135,7 +135,3 @@ def _items(said: str) -> list[str]:
     """ "milk, eggs and some bread" → ["milk", "eggs", "some bread"], as said back."""
     parts = re.split(r",? and |, | & ", said_back(said))
     return [part.strip() for part in parts if part.strip()]
-
-
-def _a(name: str) -> str:
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

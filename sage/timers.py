@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
 from sage.fsutil import JsonFile
-from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list
+from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list, with_article
 
 _LOGGER = logging.getLogger(__name__)
 MAX_AHEAD_S = 8 * 24 * 3600
@@ -208,9 +208,11 @@ class Timers:
         self.timers.append(Timer(due_at, kind, name, said, repeat))
         self._save()
         if kind == "timer" and name[0].isdigit():
-            return f"Okay, {_a(name)}, starting now."
+            return f"Okay, {with_article(name)}, starting now."
         if kind == "timer":
-            return f"Okay, {_a(name)} for {_spoken(due_at - now, words=True)}, starting now."
+            return (
+                f"Okay, {with_article(name)} for {_spoken(due_at - now, words=True)}, starting now."
+            )
         moment = datetime.fromtimestamp(due_at)
         when = spoken_clock(moment) + _day_said(moment, datetime.fromtimestamp(now), repeat)
         if kind == "alarm":
@@ -268,13 +270,6 @@ class Timers:
 
     def _save(self) -> None:
         self._file.save([asdict(timer) for timer in self.timers])  # else they run until a restart
-
-
-def _a(name: str) -> str:
-    """ "a 5 minute timer", "an 8 minute timer", "an 11 minute timer", "an eggs timer"."""
-    first = name.split()[0]
-    vowel = first[0] in "aeiou8" or first in ("11", "18") or first.startswith("8")
-    return f"{'an' if vowel else 'a'} {name}"
 
 
 def _unarticled(label: str) -> str:

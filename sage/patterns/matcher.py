@@ -60,6 +60,13 @@ def spoken_list(items: list[str], conjunction: str = "and") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
+def with_article(name: str) -> str:
+    """ "a 5 minute timer", "an 8 minute timer", "an 11 minute timer", "an eggs timer"."""
+    first = name.split()[0]
+    vowel = first[0] in "aeiou8" or first in ("11", "18")
+    return f"{'an' if vowel else 'a'} {name}"
+
+
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, number words to digits, single spaces."""
     text = text.lower().replace("\u2019", "'")
