@@ -1,14 +1,16 @@
 """Timers, alarms and reminders, said aloud when they are due: "set a timer for 5
 minutes", "wake me up at 7", "remind me to call Mom at 6 PM", "remind me in 10 minutes to
 check the oven", "remind me to call the dentist tomorrow at 9", "wake me up at 7 every
-weekday", "how long is left on the timer?", "cancel the alarm". A timer may have a
+weekday", "remind me on December 3rd to renew the car insurance" (at 9 AM, when no time is
+said), "how long is left on the timer?", "cancel the alarm". A timer may have a
 name ("set a pasta timer for 10 minutes"), by which it is checked, extended ("add 2
 minutes to the pasta timer") or cancelled; what was just said can be snoozed.
 
 The daemon keeps them in its state folder (``timers.json``, written atomically), so a
 restart keeps them; one that came due while SAGE was stopped is said as soon as it runs
 again. A one-shot ``sage ask`` cannot keep one and says so. What is not understood here
-(a reminder for another day, an alarm with no time) goes on to the rule ``no_timers``.
+(a reminder with neither a day nor a time, an alarm with no time) goes on to the rule
+``no_timers``.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ import dataclasses
 import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from sage.cascade.deterministic.answer import spoken_date
 from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
+from sage.cascade.deterministic.dates import CALENDAR_DAY, next_date
 from sage.fsutil import JsonFile
 from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list, with_article
 
 _LOGGER = logging.getLogger(__name__)
-MAX_AHEAD_S = 8 * 24 * 3600
-"""How far ahead one may be set: a week, and a day more for "on Monday" said on a Monday."""
+MAX_AHEAD_S = 366 * 24 * 3600
+"""How far ahead one may be set: a year."""
+_TOO_FAR = "I can keep a timer, an alarm or a reminder for up to a year ahead."
+REMINDER_TIME = time(9)
+"""When a reminder for a day is said, if no time is said: "remind me tomorrow to call Mom"."""
 _WEEKDAYS = (
     "monday",
     "tuesday",
@@ -36,7 +43,9 @@ _WEEKDAYS = (
     "saturday",
     "sunday",
 )
-_DAY = re.compile(rf" (?:tomorrow|on (?P<weekday>{'|'.join(_WEEKDAYS)}))(?= |$)")
+_DAY = re.compile(
+    rf" (?:tomorrow|on (?P<weekday>{'|'.join(_WEEKDAYS)})|on (?P<date>{CALENDAR_DAY}))(?= |$)"
+)
 """The day of an alarm or reminder, when not the next time its clock time comes round."""
 _REPEAT = re.compile(
     r" (?:(?P<daily>every day|every morning|every night|every evening|daily)"
@@ -44,8 +53,9 @@ _REPEAT = re.compile(
 )
 """An alarm or reminder said again each day, or each weekday."""
 _SMALL = r"minutes?|mins?|seconds?|secs?"
-_SPAN = (rf"(?P<n>\d+|an|a|half an) (?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
-         rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
+_SPAN = (rf"(?P<n>\d+|an|a|half an)(?P<half_first> and a half)? (?P<unit>hours?|hrs?|{_SMALL})"
+         rf"(?P<half> and a half)?(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
+"""A span: "5 minutes", "an hour and a half", "1 and a half hours", "2 minutes and 30 seconds"."""
 _SETTING = r"(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?"
 
 
@@ -77,6 +87,8 @@ _REMIND_AT = _forms(
     rf"at {CLOCK_TIME} remind me (?:to )?(?P<what>.+)",
     rf"remind me at {CLOCK_TIME} (?:to )?(?P<what>.+)",
 )
+_REMIND_ON = _forms(r"remind me (?:to )?(?P<what>.+)")
+"""A reminder with a day or a repeat but no time, once those are taken out."""
 _NO_SPAN = re.compile(rf"{ASKING}(?:set|start|make)(?: me)? (?:a |an )?timer(?: please)?$")
 _ONE = r"(?:the |my )?(?P<which>(?:[a-z0-9 ]+ )?(?P<kind>timer|alarm|reminder))s?"
 """One by its name ("the pasta timer", "the 7 am alarm") or all of a kind ("the timers")."""
@@ -84,10 +96,13 @@ _LEFT = [
     re.compile(rf"^how (?:much time|long) (?:is |do i have )?(?:left|remaining)(?: on {_ONE})?$"),
     re.compile(rf"^(?:how's|how is|check) {_ONE}$"),
     re.compile(rf"^is {_ONE} (?:still )?(?:running|done|finished)$"),
-    re.compile(r"^(?:what|which) (?:timers|alarms|reminders) (?:are|do i have)(?: set| running)?$"),
     re.compile(
-        r"^(?:do i have |are there |have i got )?any (?:timers|alarms|reminders)"
-        r"(?: set| running| today| for today)?$"
+        r"^(?:what|which) (?P<kinds>timers|alarms|reminders) (?:are|do i have)(?: set| running)?"
+        r"(?P<today> today| for today)?$"
+    ),
+    re.compile(
+        r"^(?:do i have |are there |have i got )?any (?P<kinds>timers|alarms|reminders)"
+        r"(?: set| running)?(?P<today> today| for today)?$"
     ),
 ]
 _CANCEL = re.compile(rf"{ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
@@ -140,13 +155,21 @@ class Timers:
             label = hit.groupdict().get("label")
             name = f"{_spoken(seconds)} timer" if label is None else f"{_unarticled(label)} timer"
             return self._add(now + seconds, "timer", name, f"Your {name} is done.", now)
-        day, repeat, at = _day_and_repeat(said)
+        today = datetime.fromtimestamp(now)
+        try:
+            day, repeat, at = _day_and_repeat(said, today.date())
+        except LookupError as no_such_day:
+            return f"There's no {no_such_day} on the calendar."
         if hit := _first(_ALARM, _in_the_morning(at)):
             return self._at(hit, "alarm", now, day, repeat)
         if hit := _first(_REMIND_IN, said):
             return self._add(now + _seconds(hit), "reminder", *_reminder(hit["what"]), now)
         if hit := _first(_REMIND_AT, at):
             return self._at(hit, "reminder", now, day, repeat)
+        if (day or repeat) and (hit := _first(_REMIND_ON, at)):
+            moment = datetime.combine(day or today.date(), REMINDER_TIME)
+            moment += timedelta(days=1) if moment <= today else timedelta()
+            return self._on(moment, "reminder", hit, now, repeat)
         if _NO_SPAN.match(said):
             return "For how long? Say, for example, set a timer for 5 minutes."
         if hit := _first(_LEFT, said):
@@ -175,13 +198,18 @@ class Timers:
         return [timer.said for timer in done]
 
     def _at(
-        self, hit: re.Match[str], kind: str, now: float, day: str | None, repeat: str
+        self, hit: re.Match[str], kind: str, now: float, day: date | None, repeat: str
     ) -> str | None:
         """One at a clock time: the next time it comes round, or on the day said."""
         today = datetime.fromtimestamp(now)
-        moment = next_time(hit, _eve_of(day, today) if day else today)
+        eve = datetime.combine(day, time()) - timedelta(minutes=1) if day else today
+        moment = next_time(hit, eve)
         if moment is None:
             return None
+        return self._on(moment, kind, hit, now, repeat)
+
+    def _on(self, moment: datetime, kind: str, hit: re.Match[str], now: float, repeat: str) -> str:
+        """One at ``moment`` (or the weekday after it, when it repeats on weekdays)."""
         if repeat == "weekdays":
             moment = _on_a_weekday(moment)
         clock = spoken_clock(moment)
@@ -203,8 +231,10 @@ class Timers:
         if not self.live:
             return ("I can only keep timers, alarms and reminders while I run as a daemon: "
                     "start me with sage run.")  # fmt: skip
-        if not 1 <= due_at - now <= MAX_AHEAD_S:
-            return "I can keep a timer, an alarm or a reminder for up to a week ahead."
+        if due_at - now < 1:
+            return "That time has already passed."
+        if due_at - now > MAX_AHEAD_S:
+            return _TOO_FAR
         self.timers.append(Timer(due_at, kind, name, said, repeat))
         self._save()
         if kind == "timer" and name[0].isdigit():
@@ -225,12 +255,21 @@ class Timers:
         return [t for t in self.timers if t.kind == kind and which in (kind, normalise(t.name))]
 
     def _left(self, hit: re.Match[str], now: float) -> str:
-        named = hit.groupdict().get("which") not in (None, hit.groupdict().get("kind"))
-        chosen = self._named(hit) if named else self.timers  # "the timer": all of them
+        """ "How long is left on the pasta timer?", "any reminders for today?", "how long is
+        left?" (all of them)."""
+        asked = hit.groupdict()
+        kind = asked.get("kind") or (asked.get("kinds") or "").removesuffix("s")
+        what = asked.get("which") or kind
+        if what != kind:
+            chosen = self._named(hit)
+        else:
+            chosen = [timer for timer in self.timers if kind in ("", timer.kind)]
+        if asked.get("today"):
+            midnight = datetime.combine(date.fromtimestamp(now), time()) + timedelta(days=1)
+            chosen = [timer for timer in chosen if timer.due_at < midnight.timestamp()]
         if not chosen:
-            return f"There's no {hit['which']} set." if named else _NONE_SET
-        said = [f"{_spoken(t.due_at - now, words=True)} left on the {t.name}"
-                for t in sorted(chosen, key=lambda t: t.due_at)]  # fmt: skip
+            return f"There's no {what} set{asked.get('today') or ''}." if what else _NONE_SET
+        said = [_described(timer, now) for timer in sorted(chosen, key=lambda t: t.due_at)]
         return "There's " + ", and ".join(said) + "."
 
     def _cancel(self, hit: re.Match[str]) -> str:
@@ -254,7 +293,7 @@ class Timers:
         timer = chosen[0]
         later = dataclasses.replace(timer, due_at=timer.due_at + _seconds(hit))
         if later.due_at - now > MAX_AHEAD_S:
-            return "I can keep a timer, an alarm or a reminder for up to a week ahead."
+            return _TOO_FAR
         self.timers = [later if t is timer else t for t in self.timers]
         self._save()
         return f"Okay, the {timer.name} has {_spoken(later.due_at - now, words=True)} left."
@@ -277,24 +316,26 @@ def _unarticled(label: str) -> str:
     return re.sub(r"^(?:the|my|a|an) ", "", label)
 
 
-def _day_and_repeat(said: str) -> tuple[str | None, str, str]:
-    """The day said ("tomorrow", a weekday or None), the repeat ("daily", "weekdays" or
-    ""), and the request without them: "wake me up at 7 every weekday"."""
+def _day_and_repeat(said: str, today: date) -> tuple[date | None, str, str]:
+    """The day said (None for none), the repeat ("daily", "weekdays" or ""), and the request
+    without them: "wake me up at 7 every weekday". "On Monday" said on a Monday is next
+    week's; "on the 3rd" is the next 3rd. A date no month has raises LookupError."""
     day = repeat = None
     if hit := _REPEAT.search(said):
         repeat = "weekdays" if hit["weekdays"] else "daily"
         said = said[: hit.start()] + said[hit.end() :]
     if hit := _DAY.search(said):
-        day = hit["weekday"] or "tomorrow"
+        if hit["date"]:
+            if (day := next_date(hit["date"], today)) is None:
+                raise LookupError(hit["date"])
+        elif hit["weekday"]:
+            day = today + timedelta(
+                days=(_WEEKDAYS.index(hit["weekday"]) - today.weekday()) % 7 or 7
+            )
+        else:
+            day = today + timedelta(days=1)
         said = said[: hit.start()] + said[hit.end() :]
     return day, repeat or "", said
-
-
-def _eve_of(day: str, today: datetime) -> datetime:
-    """The last minute before the day said: "on Monday" said on a Monday is next week's."""
-    ahead = 1 if day == "tomorrow" else (_WEEKDAYS.index(day) - today.weekday()) % 7 or 7
-    midnight = (today + timedelta(days=ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - timedelta(minutes=1)
 
 
 def _on_a_weekday(moment: datetime) -> datetime:
@@ -313,15 +354,36 @@ def _again(timer: Timer, now: float) -> Timer:
     return dataclasses.replace(timer, due_at=moment.timestamp())
 
 
+def _described(timer: Timer, now: float) -> str:
+    """ "4 minutes left on the pasta timer", "the 7 AM alarm tomorrow, in 9 hours and 12
+    minutes", "the reminder to renew the insurance at 9 AM on Thursday, December 3"."""
+    left = timer.due_at - now
+    if timer.kind == "timer":
+        return f"{_time_left(left)} left on the {timer.name}"
+    moment = datetime.fromtimestamp(timer.due_at)
+    when = _day_said(moment, datetime.fromtimestamp(now), timer.repeat)
+    if timer.kind == "reminder":
+        when = f" at {spoken_clock(moment)}{when}"
+    soon = f", in {_time_left(left)}" if left < 24 * 3600 else ""
+    return f"the {timer.name}{when}{soon}"
+
+
+def _time_left(seconds: float) -> str:
+    """Time left as it is said: to the second within the hour, else to the minute."""
+    return _spoken(seconds if seconds < 3600 else 60 * round(seconds / 60), words=True)
+
+
 def _day_said(moment: datetime, now: datetime, repeat: str) -> str:
-    """ " every weekday", " tomorrow", " on Friday", or "" for later today."""
+    """ " every weekday", " tomorrow", " on Friday", " on Thursday, December 3", or "" for
+    later today."""
     if repeat:
         return " every day" if repeat == "daily" else " every weekday"
-    if moment.date() == now.date():
+    days = (moment.date() - now.date()).days
+    if days == 0:
         return ""
-    if moment.date() == (now + timedelta(days=1)).date():
+    if days == 1:
         return " tomorrow"
-    return f" on {moment:%A}"
+    return f" on {moment:%A}" if days < 7 else f" on {spoken_date(moment.date(), now.date())}"
 
 
 def _in_the_morning(said: str) -> str:
@@ -344,7 +406,8 @@ def _reminder(what: str) -> tuple[str, str]:
 def _seconds(hit: re.Match[str]) -> float:
     """ "1 hour and a half", "2 minutes and 30 seconds"."""
     count = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
-    seconds = (count + (0.5 if hit["half"] else 0.0)) * _SECONDS[hit["unit"][0]]
+    half = 0.5 if hit["half"] or hit["half_first"] else 0.0
+    seconds = (count + half) * _SECONDS[hit["unit"][0]]
     if hit["n2"]:
         seconds += float(hit["n2"]) * _SECONDS[hit["unit2"][0]]
     return seconds

@@ -59,10 +59,10 @@ def matcher() -> PatternMatcher:
         ("What's my name?", "user_name", "I don't know your name."),  # not "My name is SAGE."
         # what SAGE cannot do is said, not promised by a language model
         (  # what sage/timers.py, tried first, did not place
-            "Remind me tomorrow to call Mom.",
+            "Remind me to call Mom.",
             "no_timers",
-            "I keep timers, alarms and reminders for the next week when you say when: for "
-            "example, remind me to call Mom at 6 PM.",
+            "I keep timers, alarms and reminders when you say when: for example, remind me to "
+            "call Mom at 6 PM, or on Friday.",
         ),
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),

@@ -43,13 +43,30 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
         ("Set a timer for half an hour.", "Okay, a 30 minute timer, starting now."),
         ("set the timer for 3 mins", "Okay, a 3 minute timer, starting now."),  # typed
         ("Set a timer.", "For how long? Say, for example, set a timer for 5 minutes."),
-        ("Set a timer for 200 hours.",
-         "I can keep a timer, an alarm or a reminder for up to a week ahead."),
+        ("Set a timer for one and a half hours.", "Okay, a 1 hour 30 minute timer, starting now."),
+        ("Set a timer for 9000 hours.",
+         "I can keep a timer, an alarm or a reminder for up to a year ahead."),
         ("Remind me to call the dentist tomorrow at 9.",
          "Okay, I'll remind you to call the dentist at 9 AM tomorrow."),
         ("Remind me on Friday at 5 PM to pay the rent.",
          "Okay, I'll remind you to pay the rent at 5 PM on Friday."),
-        ("Set an alarm for 7 on Monday.", "Okay, an alarm at 7 AM on Monday."),  # next week's
+        ("Set an alarm for 7 on Monday.",  # said on a Monday: next week's
+         "Okay, an alarm at 7 AM on Monday, November 30."),
+        ("Set an alarm for 7 on Sunday.", "Okay, an alarm at 7 AM on Sunday."),
+        # it had been set for 9 AM tomorrow, "to call the dentist on december 3rd"
+        ("Remind me to call the dentist on December 3rd at 9 AM.",
+         "Okay, I'll remind you to call the dentist at 9 AM on Thursday, December 3."),
+        ("Set an alarm for 6 on the twenty-first of December.",
+         "Okay, an alarm at 6 AM on Monday, December 21."),
+        # a day without a time: 9 AM, said back
+        ("Remind me on the 1st to pay the rent.",
+         "Okay, I'll remind you to pay the rent at 9 AM on Tuesday, December 1."),
+        ("Remind me tomorrow to call Mom.", "Okay, I'll remind you to call mom at 9 AM tomorrow."),
+        ("Remind me every day to water the plants.",
+         "Okay, I'll remind you to water the plants at 9 AM every day."),
+        ("Remind me on February 30 to pay the rent.",
+         "There's no february 30 on the calendar."),
+        ("Remind me on the 23rd at 8 AM to pay the rent.", "That time has already passed."),
         ("Wake me up at 7 every day.", "Okay, an alarm at 7 AM every day."),
         # the base said "Sure, I'll remind you." and kept nothing
         ("Wake me up at 7.", "Okay, an alarm at 7 AM tomorrow."),  # waking is in the morning
@@ -75,7 +92,7 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
          "cancel timers, alarms and reminders."),
         ("Snooze.", "There's nothing ringing to snooze."),
         # the base said "I don't have any reminders for today." whatever was set
-        ("Any reminders for today?", "There's no timer, alarm or reminder set."),
+        ("Any reminders for today?", "There's no reminder set for today."),
     ],
 )  # fmt: skip
 def test_what_sets_one(tmp_path: Path, said: str, reply: str) -> None:
@@ -85,7 +102,7 @@ def test_what_sets_one(tmp_path: Path, said: str, reply: str) -> None:
 @pytest.mark.parametrize(
     "said",
     ["What's a timer?", "How do I set a timer in Python?", "Set an alarm.",
-     "Remind me to call Mom.", "Remind me tomorrow to call Mom.", "Set an alarm for 25."],
+     "Remind me to call Mom.", "Set an alarm for 25.", "Set an alarm for tomorrow."],
 )  # fmt: skip
 def test_what_it_cannot_place_goes_on(tmp_path: Path, said: str) -> None:
     assert timers(tmp_path).answer(said, NINE_AM) is None
@@ -96,10 +113,10 @@ def test_each_is_said_once_when_due_and_survives_a_restart(tmp_path: Path) -> No
     kept.answer("set a timer for 5 minutes", NINE_AM)
     kept.answer("remind me to water the plants in 1 hour", NINE_AM)
     kept.answer("wake me up at 7", NINE_AM)
-    assert kept.answer("How long is left on the timer?", NINE_AM + 49) == (
-        "There's 4 minutes and 11 seconds left on the 5 minute timer, and 59 minutes and 11 "
-        "seconds left on the reminder to water the plants, and 21 hours, 59 minutes and 11 "
-        "seconds left on the 7 AM alarm."
+    assert kept.answer("How much time is left?", NINE_AM + 49) == (
+        "There's 4 minutes and 11 seconds left on the 5 minute timer, and the reminder to water "
+        "the plants at 10 AM, in 59 minutes and 11 seconds, and the 7 AM alarm tomorrow, in 21 "
+        "hours and 59 minutes."
     )
     restarted = timers(tmp_path)  # a restart keeps them
     assert restarted.due(NINE_AM + 299) == []
@@ -110,6 +127,34 @@ def test_each_is_said_once_when_due_and_survives_a_restart(tmp_path: Path) -> No
         "I've cancelled the 7 AM alarm."
     )
     assert timers(tmp_path).timers == []
+
+
+def test_what_is_set_is_listed_by_kind_and_day(tmp_path: Path) -> None:
+    """Timers by the time left; alarms and reminders by when they are due."""
+    kept = timers(tmp_path)
+    for said in (
+        "set a timer for 10 minutes",
+        "wake me up at 7 every weekday",
+        "remind me to call the plumber at 5 PM",
+        "remind me on the 1st to pay the rent",
+    ):
+        kept.answer(said, NINE_AM)
+    assert kept.answer("What alarms do I have?", NINE_AM) == (
+        "There's the 7 AM alarm every weekday, in 22 hours."
+    )
+    assert kept.answer("How long is left on the timer?", NINE_AM) == (
+        "There's 10 minutes left on the 10 minute timer."
+    )
+    assert kept.answer("Any reminders for today?", NINE_AM) == (
+        "There's the reminder to call the plumber at 5 PM, in 8 hours."
+    )
+    assert kept.answer("What reminders do I have?", NINE_AM) == (
+        "There's the reminder to call the plumber at 5 PM, in 8 hours, and the reminder to pay "
+        "the rent at 9 AM on Tuesday, December 1."
+    )
+    assert "A reminder: pay the rent." in timers(tmp_path).due(
+        datetime(2026, 12, 1, 9, tzinfo=UTC).timestamp()
+    )
 
 
 def test_named_timers_are_checked_extended_and_cancelled_by_name(tmp_path: Path) -> None:

@@ -95,6 +95,31 @@ _BETWEEN = re.compile(
     r"^how many (?P<unit>days|weeks) (?:are (?:there )?|is it )?(?:between|from) "
     r"(?P<a>[a-z0-9' ]+?) (?:and|to|until|till) (?P<b>[a-z0-9' ]+)$"
 )
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+             "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth")  # fmt: skip
+_SPOKEN_DAYS = {
+    **{word: n for n, word in enumerate(_ORDINALS, 1)},
+    **{f"20 {word}": 20 + n for n, word in enumerate(_ORDINALS[:9], 1)},  # "twenty-first"
+    "thirtieth": 30,
+    "30 first": 31,
+}
+DAY_OF_MONTH = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{'|'.join(sorted(_SPOKEN_DAYS, key=len)[::-1])})"
+"""A day of a month as said: "3", "3rd", "third", "20 first" (normalise's "twenty-first")."""
+_MONTH = f"(?:{'|'.join(_MONTHS)})"
+CALENDAR_DAY = (rf"(?:the )?{DAY_OF_MONTH}(?: of)? {_MONTH}|{_MONTH} (?:the )?{DAY_OF_MONTH}"
+                rf"|the {DAY_OF_MONTH}")  # fmt: skip
+"""A date without its year: "december 3rd", "the 3rd of december", "3 december", "the 1st"."""
+
+
+def _day_number(said: str) -> int | None:
+    """ "3rd", "third" or "20 first" → 3, 3, 21; None for another word or no such day."""
+    if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", said):
+        number = int(re.sub(r"\D", "", said))
+        return number if 1 <= number <= 31 else None
+    return _SPOKEN_DAYS.get(said)
+
+
 _RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow": 2,
              "the day before yesterday": -2}  # fmt: skip
 
@@ -166,6 +191,16 @@ def _season(when: str) -> int | None:
 
 
 _MOONS = {"full moon": "full", "new moon": "new"}
+
+
+def _next_day_of_month(day: int, today: date) -> date:
+    """The next date (today included) that is the ``day``th of its month."""
+    year, month = today.year, today.month
+    while (year, month, day) < (today.year, today.month, today.day) or (
+        day > calendar.monthrange(year, month)[1]
+    ):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, day)
 
 
 def _month_mark(when: str, today: date) -> date | None:
@@ -241,15 +276,19 @@ def _target_date(when: str, today: date, asked_year: int = 0) -> tuple[date, str
         if when in _FIXED:
             month, day, name = _FIXED[when]
         else:
-            parts = when.replace("the ", "").replace(" of", "").split()
-            if len(parts) == 3 and re.fullmatch(r"\d{4}", parts[-1]):  # "july 4th 1776"
-                given_year = int(parts.pop())
-            if len(parts) != 2:
+            words = when.replace("the ", "").replace(" of", "")
+            if hit := re.fullmatch(r"(.+) (\d{4})", words):  # "july 4th 1776"
+                words, given_year = hit[1], int(hit[2])
+            if (day_number := _day_number(words)) is not None:  # "the 1st", of the next month
+                target = _next_day_of_month(day_number, today)
+                return target, f"{target:%B} {day_number}"
+            month_word, _, day_word = words.partition(" ")
+            if month_word not in _MONTHS:
+                day_word, _, month_word = words.rpartition(" ")
+            day_number = _day_number(day_word)
+            if month_word not in _MONTHS or day_number is None:
                 return None
-            month_word, day_word = parts if parts[0] in _MONTHS else parts[::-1]
-            if month_word not in _MONTHS or not re.fullmatch(r"\d+(?:st|nd|rd|th)?", day_word):
-                return None
-            month, day = _MONTHS.index(month_word) + 1, int(re.sub(r"\D", "", day_word))
+            month, day = _MONTHS.index(month_word) + 1, day_number
             name = f"{month_word.capitalize()} {day}"
 
         def in_year(year: int) -> date:
@@ -398,7 +437,7 @@ def _last(when: str, today: date) -> tuple[date, str] | None:
 
 
 _LEAP = re.compile(
-    r"^(?:is|was|will) (?P<year>\d{1,4}|this year|next year|last year) (?:be )?a leap year$"
+    r"^(?:is|was|will) (?P<year>\d{1,4}|it|this year|next year|last year) (?:be )?a leap year$"
 )
 _NEXT_LEAP = re.compile(r"^(?:when is |when's )?(?:the )?next leap year$")
 
@@ -438,7 +477,8 @@ def _year(hit: re.Match[str], today: date) -> int:
     return _said_year(hit.groupdict().get("year") or "", today)
 
 
-_YEAR_OFFSETS = {"this year": 0, "next year": 1, "last year": -1}
+_YEAR_OFFSETS = {"this year": 0, "it": 0, "next year": 1, "last year": -1}
+"""Years said by their distance from this one ("is it a leap year": this year)."""
 
 
 def _said_year(said: str, today: date) -> int:
@@ -540,3 +580,13 @@ def _count_days(text: str, today: date) -> Answer | None:
     day += "" if count == 1 else "s"
     return Answer(f"{count or 'No'} more {day} before {name}, "
                   f"{_which(name, target, today)}.", "date")  # fmt: skip
+
+
+def next_date(when: str, today: date) -> date | None:
+    """The next date (today included) that ``when`` names: "december 3rd", "the 1st",
+    "friday", "christmas"; None for none ("february 30")."""
+    try:
+        found = _target_date(when, today)
+    except _NoSuchDay:
+        return None
+    return found[0] if found else None
