@@ -141,6 +141,13 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("Is 2027 a leap year?", "No, 2027 is not a leap year."),
         ("was 2024 a leap year", "Yes, 2024 was a leap year."),
         ("When is the next leap year?", "The next leap year is 2028."),
+        ("Is it a leap year?", "No, 2026 is not a leap year."),  # the draft's answer was a guess
+        # the base had this right; a clock has it right every time
+        ("What's 15 minutes before 8 PM?", "15 minutes before 8 PM is 7:45 PM."),
+        ("What time is half an hour before midnight?", "Half an hour before midnight is 11:30 PM."),
+        ("How many days until December third?", "12 days until December 3, a Thursday."),
+        ("How many days until the 1st?", "10 days until December 1, a Tuesday."),
+        ("What day of the week is the twenty-first of December?", "December 21 is a Monday."),
         ("How many hours until midnight?", "8 hours and 55 minutes until midnight."),
         ("How long until 5:30 p.m.?", "2 hours and 25 minutes until 5:30 PM."),
         ("how many minutes until 4 pm", "55 minutes until 4 PM."),

@@ -19,7 +19,8 @@ def clock(text: str, now: datetime) -> Answer | None:
         return Answer(f"I don't know when {hit['meal']} is here. Ask me how long until the "
                       "time itself, like 7 PM.", "date")  # fmt: skip
     return (_time_until(text, now) or _time_in(text, now) or _difference(text, now)
-            or _time_after(text, now) or _daylight_saving(text, now))  # fmt: skip
+            or _time_after(text, now) or _time_around(text, now)
+            or _daylight_saving(text, now))  # fmt: skip
 
 
 _MEAL = re.compile(
@@ -200,6 +201,28 @@ def _time_after(text: str, now: datetime) -> Answer | None:
     if ago:
         return Answer(f"{said.capitalize()} ago it was {spoken_clock(moment)}{day}.", "date")
     return Answer(f"In {said} it will be {spoken_clock(moment)}{day}.", "date")
+
+
+_AROUND = re.compile(
+    rf"^(?:(?:time|the time) (?:is|is it|will it be|was it) )?{_SPAN} (?P<side>before|after) "
+    rf"{CLOCK_TIME}$"
+)
+
+
+def _time_around(text: str, now: datetime) -> Answer | None:
+    """ "what's 15 minutes before 8 pm" → "15 minutes before 8 PM is 7:45 PM."; a time
+    without AM or PM is the next one."""
+    if (hit := _AROUND.match(text)) is None or (moment := next_time(hit, now)) is None:
+        return None
+    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
+    n += 0.5 if hit["half"] else 0.0
+    minutes = n * (60 if hit["unit"].startswith("hour") else 1)
+    if minutes > 24 * 60:
+        return None
+    shifted = moment + timedelta(minutes=-minutes if hit["side"] == "before" else minutes)
+    named = hit["when"] if hit["when"] in ("midnight", "noon", "midday") else spoken_clock(moment)
+    said = f"{hit['n']} {hit['unit']}{hit['half'] or ''} {hit['side']} {named}"
+    return Answer(f"{said[0].upper()}{said[1:]} is {spoken_clock(shifted)}.", "date")
 
 
 _DAYLIGHT_SAVING = re.compile(
