@@ -1,5 +1,6 @@
 """Lists kept by voice: "add milk and eggs to my shopping list", "what's on my shopping
 list?", "take milk off the list", "is bread on my shopping list?", "clear my to-do list".
+"Remember to buy milk" goes on the to-do list, as one thing.
 
 The shopping list is the one meant when none is named ("add milk to the list"); "grocery
 list" is another name for it. Lists are kept in the state folder (``lists.json``, written
@@ -26,6 +27,8 @@ _REMOVE = re.compile(
 _READ = re.compile(
     rf"(?:^(?:what's|what is|whats|what do i have) on|{ASKING}(?:read|tell me)(?: me)?) {_LIST}$"
 )
+_TO_DO = re.compile(rf"{ASKING}(?:remember|don't let me forget) to (?P<task>.+?)(?: please)?$")
+"""A thing to do, said with no time: "remember to buy milk" (a reminder needs a time)."""
 _HAS = re.compile(rf"^(?:is|are) (?P<items>.+?) on {_LIST}$")
 _CLEAR = re.compile(rf"{ASKING}(?:clear|empty|delete|erase) {_LIST}(?: please)?$")
 _WHICH = re.compile(r"^(?:what|which) lists (?:do i have|have i got|are there)$")
@@ -57,6 +60,8 @@ class Lists:
         for pattern, act in ((_ADD, self._add), (_REMOVE, self._remove), (_HAS, self._has)):
             if hit := pattern.match(said):
                 return act(_list_name(hit), _items(hit["items"]))
+        if hit := _TO_DO.match(said):
+            return self._add("to-do", [said_back(hit["task"])])
         if hit := _READ.match(said):
             return self._read(_list_name(hit))
         if hit := _CLEAR.match(said):

@@ -54,6 +54,20 @@ def test_other_lists_are_kept_apart_and_said_back(tmp_path: Path) -> None:
     assert lists.answer("What lists do I have?") == "You have a shopping list and a to-do list."
 
 
+def test_remember_to_puts_one_thing_on_the_to_do_list(tmp_path: Path) -> None:
+    """The rule no_lists had answered "I can't keep a calendar yet." to it."""
+    lists = Lists(tmp_path / "lists.json")
+    assert lists.answer("Remember to buy milk and eggs.") == (
+        "Okay, I've added buy milk and eggs to your to-do list."
+    )
+    assert lists.answer("Don't let me forget to call my sister.") == (
+        "Okay, I've added call your sister to your to-do list."
+    )
+    assert lists.answer("What's on my to-do list?") == (
+        "Your to-do list has 2 things: buy milk and eggs and call your sister."
+    )
+
+
 def test_what_else_is_said_of_ones_own_list_is_asked_again(tmp_path: Path) -> None:
     """Whisper heard "and no can eggs to my shopping list", and the base answered it."""
     assert Lists(tmp_path / "lists.json").answer("And no can eggs to my shopping list.") == (
