@@ -155,6 +155,9 @@ class PatternMatcher:
         return rule.replies[0].format(**slots)
 
     def _capabilities(self, rule: Rule, slots: dict[str, str], now: datetime) -> str:
+        """In short sentences, so that the first is said soon (one long one took Piper 1 s)."""
         described = [r.description for r in self.rules if r.description and r is not rule]
-        listed = ", ".join([*described[:4], *self.skills])
-        return f"I can {listed}, and answer general questions with my on-device language model."
+        things = [*described[:4], *self.skills]
+        also = f" I can also {spoken_list(things[3:])}." if things[3:] else ""
+        return (f"I can {spoken_list(things[:3])}.{also} Anything else, I answer with my "
+                "on-device language model.")  # fmt: skip
