@@ -53,8 +53,9 @@ _REPEAT = re.compile(
 )
 """An alarm or reminder said again each day, or each weekday."""
 _SMALL = r"minutes?|mins?|seconds?|secs?"
-_SPAN = (rf"(?P<n>\d+|an|a|half an)(?P<half_first> and a half)? (?P<unit>hours?|hrs?|{_SMALL})"
-         rf"(?P<half> and a half)?(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
+_SPAN = (rf"(?P<n>\d+(?: point \d+)?|an|a|half an)(?P<half_first> and a half)? "
+         rf"(?P<unit>hours?|hrs?|{_SMALL})(?P<half> and a half)?"
+         rf"(?: and (?P<n2>\d+) (?P<unit2>{_SMALL}))?")  # fmt: skip
 """A span: "5 minutes", "an hour and a half", "1 and a half hours", "2 minutes and 30 seconds"."""
 _SETTING = r"(?:(?:set|start|make|put on)(?: me)? )?(?:a |an |the )?"
 
@@ -404,8 +405,10 @@ def _reminder(what: str) -> tuple[str, str]:
 
 
 def _seconds(hit: re.Match[str]) -> float:
-    """ "1 hour and a half", "2 minutes and 30 seconds"."""
-    count = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
+    """ "1 hour and a half", "1 point 5 hours" (whisper's "1.5"), "2 minutes and 30 seconds"."""
+    count = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(
+        hit["n"].replace(" point ", ".")
+    )
     half = 0.5 if hit["half"] or hit["half_first"] else 0.0
     seconds = (count + half) * _SECONDS[hit["unit"][0]]
     if hit["n2"]:

@@ -144,6 +144,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ("Is it a leap year?", "No, 2026 is not a leap year."),  # the draft's answer was a guess
         # the base had this right; a clock has it right every time
         ("What's 15 minutes before 8 PM?", "15 minutes before 8 PM is 7:45 PM."),
+        ("What time will it be in 1.5 hours?", "In 1 point 5 hours it will be 4:35 PM."),
         ("What time is half an hour before midnight?", "Half an hour before midnight is 11:30 PM."),
         ("How many days until December third?", "12 days until December 3, a Thursday."),
         ("How many days until the 1st?", "10 days until December 1, a Tuesday."),

@@ -44,6 +44,8 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
         ("set the timer for 3 mins", "Okay, a 3 minute timer, starting now."),  # typed
         ("Set a timer.", "For how long? Say, for example, set a timer for 5 minutes."),
         ("Set a timer for one and a half hours.", "Okay, a 1 hour 30 minute timer, starting now."),
+        # whisper's hearing of it, which had gone on to no_timers
+        ("Set a timer for 1.5 hours.", "Okay, a 1 hour 30 minute timer, starting now."),
         ("Set a timer for 9000 hours.",
          "I can keep a timer, an alarm or a reminder for up to a year ahead."),
         ("Remind me to call the dentist tomorrow at 9.",

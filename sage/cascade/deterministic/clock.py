@@ -173,12 +173,21 @@ def _difference(text: str, now: datetime) -> Answer | None:
     return Answer(f"{b} is {span} {'ahead of' if minutes > 0 else 'behind'} {a}.", "date")
 
 
-_SPAN = r"(?P<n>\d+|an|a|half an) (?P<unit>hours?|minutes?)(?P<half> and a half)?"
+_SPAN = r"(?P<n>\d+(?: point \d+)?|an|a|half an) (?P<unit>hours?|minutes?)(?P<half> and a half)?"
 _TIME_AFTER = (
     re.compile(rf"^(?:time|the time) (?:will it be|is it|would it be) in {_SPAN}$"),
     re.compile(rf"^(?:time|the time) (?:was it|it was) {_SPAN} ago$"),
     re.compile(rf"^(?:(?:time|the time) (?:will it be|is it) )?{_SPAN} from now$"),
 )
+
+
+def _minutes(hit: re.Match[str]) -> float:
+    """A span's minutes (_SPAN's groups): "an hour and a half", "1 point 5 hours"."""
+    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(
+        hit["n"].replace(" point ", ".")
+    )
+    n += 0.5 if hit["half"] else 0.0
+    return n * (60 if hit["unit"].startswith("hour") else 1)
 
 
 def _time_after(text: str, now: datetime) -> Answer | None:
@@ -189,9 +198,7 @@ def _time_after(text: str, now: datetime) -> Answer | None:
             break
     else:
         return None
-    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
-    n += 0.5 if hit["half"] else 0.0
-    minutes = n * (60 if hit["unit"].startswith("hour") else 1)
+    minutes = _minutes(hit)
     if minutes > 7 * 24 * 60:
         return None  # a time a week away is a date question
     ago = text.endswith(" ago")
@@ -214,9 +221,7 @@ def _time_around(text: str, now: datetime) -> Answer | None:
     without AM or PM is the next one."""
     if (hit := _AROUND.match(text)) is None or (moment := next_time(hit, now)) is None:
         return None
-    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(hit["n"])
-    n += 0.5 if hit["half"] else 0.0
-    minutes = n * (60 if hit["unit"].startswith("hour") else 1)
+    minutes = _minutes(hit)
     if minutes > 24 * 60:
         return None
     shifted = moment + timedelta(minutes=-minutes if hit["side"] == "before" else minutes)
