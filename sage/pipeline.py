@@ -82,6 +82,12 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
+CORRECTION_RULE = "correction"
+"""The turn that answers "that's wrong" said of the last answer."""
+BEST_ANSWER_REPLY = "Sorry, that was my best answer, and it may be wrong. I can't look it up here."
+THINK_AGAIN = "Let me think again."
+"""Said before the base answers again what the draft answered."""
+MISHEARD_REPLY = "I didn't guess that one, so perhaps I heard you wrong. Please say it again."
 _ACTIONS = ("service", "timer", "lists", "notes", "start_over", VOICE_RULE, LISTENING_RULE)
 """Rules whose replies report an action: never added to the models' conversation."""
 
@@ -255,6 +261,9 @@ class Pipeline:
         """What SAGE said last, for "what did you say?" (the rule "repeat")."""
         self._last_heard = ""
         """What SAGE heard last, said back for "what did I just ask?" (the rule "heard")."""
+        self._answered: tuple[str, str, str, float] | None = None
+        """The last question answered, its route and tier, and when: "that's wrong" is
+        said of it."""
         self._llm_lock = threading.RLock()
         """Held while the LLM answers, so a REST unload never frees a model in use."""
         self._meter = Meter()
@@ -455,6 +464,8 @@ class Pipeline:
         state = self.metabolism.state.value if self.metabolism is not None else ""
         turn = self._respond(text, asr_tier, t0, timings, asr, context)
         self._last_reply = turn.reply or self._last_reply
+        if turn.rule != CORRECTION_RULE or turn.route == "llm":  # the answer disputed stays
+            self._answered = (turn.transcript, turn.route, turn.tier, now) if turn.reply else None
         if turn.rule != HEARD_RULE:
             self._last_heard = f"You {'asked' if text.endswith('?') else 'said'}: {text}"
         with self._llm_lock:
@@ -520,6 +531,8 @@ class Pipeline:
             self._start_over()
             return self._exact_turn(text, "pattern", START_OVER_REPLY, "start_over", asr_tier,
                                     timings, asr, speech)  # fmt: skip
+        if (again := self._corrected(text, now, asr_tier, timings, asr, speech)) is not None:
+            return again
         t_exact = time.perf_counter()
         exact = self._exact_answer(text)
         timings["deterministic"] = _ms_since(t_exact)
@@ -541,6 +554,39 @@ class Pipeline:
             _LOGGER.info("timer done: %s", text)
             self._say(text, _SpeechTimer(time.perf_counter(), {}))
         return said
+
+    def _corrected(
+        self,
+        text: str,
+        now: float,
+        asr_tier: str,
+        timings: dict[str, float],
+        asr: dict[str, str | None],
+        speech: _SpeechTimer,
+    ) -> Turn | None:
+        """ "That's wrong", said of the last answer. The draft's is taken out of the
+        conversation and the question answered again by the base; the base's is not said
+        again (asked, it said "I apologize for the mistake." and the same answer, every
+        time); an exact or a rule's answer was perhaps misheard. The trust in the tier that
+        answered falls either way (_observe)."""
+        last = self._answered
+        if last is None or now - last[3] > scoring.SESSION_S:
+            return None
+        if not scoring.BARE_CORRECTION.match(normalise(text)):
+            return None
+        question, route, tier, _ = last
+        if route != "llm" or tier != "draft":
+            reply = BEST_ANSWER_REPLY if route == "llm" else MISHEARD_REPLY
+            return self._exact_turn(text, "pattern", reply, CORRECTION_RULE, asr_tier, timings,
+                                    asr, speech)  # fmt: skip
+        self._say(THINK_AGAIN, speech)
+        with self._llm_lock:
+            if self._responder is not None:
+                self._responder.retract()
+        again = self._llm_turn(question, asr_tier, timings, asr, "unstable", speech)
+        return dataclasses.replace(
+            again, reply=f"{THINK_AGAIN} {again.reply}", rule=CORRECTION_RULE
+        )
 
     def _own_reply(self, match: Match, text: str) -> str | None:
         """The reply to a rule about SAGE's own side of the conversation: what it said or

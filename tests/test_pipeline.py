@@ -17,7 +17,16 @@ from sage.metabolism.metabolism import Metabolism
 from sage.metabolism.states import STATES_DIR, load_settings
 from sage.notes import Notes
 from sage.patterns.rules import DEFAULT_RULES, load_rules
-from sage.pipeline import FOLLOW_UP_S, START_OVER_REPLY, Pipeline, clean_text, threaded
+from sage.pipeline import (
+    BEST_ANSWER_REPLY,
+    FOLLOW_UP_S,
+    MISHEARD_REPLY,
+    START_OVER_REPLY,
+    THINK_AGAIN,
+    Pipeline,
+    clean_text,
+    threaded,
+)
 from sage.timers import Timers
 from sage.trust.store import Store
 
@@ -190,5 +199,34 @@ def test_what_did_you_say_repeats_the_last_reply(config: Config, models: ModelCa
         pipe.ask("Turn it down.")
         assert pipe.ask("What did I just say?").reply == "You said: Turn it down."
         assert pipe.ask("What was my last question?").reply == "You said: Turn it down."
+    finally:
+        pipe.close()
+
+
+def test_that_is_wrong_is_answered_by_where_the_answer_came_from(
+    config: Config, models: ModelCache, tmp_path: Path
+) -> None:
+    """Told "that's wrong", the base had said "I apologize for the mistake." and the same
+    answer, every time. An exact answer was perhaps misheard; the base's is not said again;
+    the draft's is taken back and the base answers the question again."""
+    store = Store(tmp_path / "sage.db")
+    metabolism = Metabolism(load_settings(STATES_DIR), store, tmp_path / "status.json", 0.0)
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink(), store=store,
+                    metabolism=metabolism)  # fmt: skip
+    try:
+        pipe.ask("What is 17 times 23?")
+        assert pipe.ask("No, that's wrong.").reply == MISHEARD_REPLY
+        assert pipe.ask("That's wrong.").reply == MISHEARD_REPLY  # still of the sum
+        assert pipe.ask("What is the capital of France?").tier == "base"  # a novel request
+        assert pipe.ask("What is the capital of Spain?").tier == "draft"  # a known kind
+        again = pipe.ask("That's wrong.")
+        assert (again.rule, again.tier, again.transcript) == (
+            "correction", "base", "What is the capital of Spain?"
+        )  # fmt: skip
+        assert again.reply.startswith(THINK_AGAIN) and "Madrid" in again.reply
+        asked = [m["content"] for m in pipe.responder().session if m["role"] == "user"]
+        assert asked.count("What is the capital of Spain?") == 1  # the draft's answer is gone
+        assert pipe.ask("You're wrong.").reply == BEST_ANSWER_REPLY  # the base's, now
+        assert pipe.ask("No.").rule != "correction"  # a bare no may answer a question
     finally:
         pipe.close()

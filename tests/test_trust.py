@@ -19,6 +19,15 @@ FRANCE = "what is the capital of france"
 
 
 @pytest.mark.parametrize(
+    ("said", "bare"),
+    [("that's wrong", True), ("no that's not right", True), ("you're wrong", True),
+     ("wrong", True), ("no", False), ("no that's wrong it's paris", False)],
+)  # fmt: skip
+def test_a_bare_correction_says_only_that_the_answer_was_wrong(said: str, bare: bool) -> None:
+    assert bool(scoring.BARE_CORRECTION.match(said)) is bare
+
+
+@pytest.mark.parametrize(
     ("previous", "said", "outcome"),
     [
         (None, "what time is it", None),

@@ -151,6 +151,11 @@ class Responder(Protocol):
         follow-up has it ("what number did you just tell me?")."""
         ...
 
+    def retract(self) -> None:
+        """Take the models' last answer out of the open conversation (the household said
+        it was wrong), so that the next answer does not copy it."""
+        ...
+
     def prime(self) -> None:
         """Bring the models' caches up to the open conversation while the reply plays."""
         ...
@@ -489,6 +494,10 @@ class Cascade:
             self.session = self.session[:-2]
         self._converse(text, reply)
         self._unseen = bool(self.session)
+
+    def retract(self) -> None:
+        if self.session and not self._unseen:
+            self.session = self.session[:-2]
 
     def prime(self) -> None:
         """Queue each local model's evaluation of the conversation so far, behind the turn

@@ -36,6 +36,12 @@ _CORRECTION = re.compile(
     r"^(?:no|nope|wrong|that's wrong|that is wrong|that's not right|that is not right|"
     r"incorrect|that's incorrect|not what i asked|you're wrong|that's not it)\b"
 )
+BARE_CORRECTION = re.compile(
+    r"^(?:no |nope )?(?:(?:that's|that is|you're|you are|it's|it is) )?"
+    r"(?:wrong|not right|incorrect|not correct|not true)$"
+)
+"""A correction that says only that the last answer was wrong ("no, that's wrong"); not
+a bare "no", which may answer a question."""
 _THANKS = re.compile(r"\b(?:thanks|thank you|great|perfect|correct|exactly|that's right)\b")
 _AROUSAL = re.compile(r"\b(?:help|emergency|urgent|urgently|now|hurry|quick|quickly|fire|hurt)\b")
 
