@@ -282,6 +282,7 @@ SATURDAY = datetime(2026, 11, 21, 15, 5)
         ),
         ("What is the cube root of 27?", "The cube root of 27 is 3."),
         ("What's 5 factorial?", "5 factorial is 120."),
+        ("What's the factorial of 6?", "The factorial of 6 is 720."),  # had gone to the base
         ("what is 200 factorial", "That number is too large to say usefully."),
         ("What's the square of 15?", "The square of 15 is 225."),
         ("What is 3 to the fourth power?", "3 to the fourth power is 81."),

@@ -23,7 +23,7 @@ def test_every_route_leaves_an_experience(
 ) -> None:
     pipe = make(config, models, Store(tmp_path / "sage.db"))
     turns = [pipe.ask(q) for q in ("Hello there", "what is 6 times 7", "Name a primary colour.",
-                                    "no, that's wrong")]  # fmt: skip
+                                    "no, that's wrong, name another")]  # fmt: skip
     assert [t.tier for t in turns] == ["pattern", "deterministic", "base", "base"]
     assert store_rows(pipe)[0]["context"] == "novel"
     rows = store_rows(pipe)

@@ -43,12 +43,21 @@ MAX_PRIME_CHECK = 10**12
 """Primality is checked by trial division up to the square root: a million steps at most."""
 
 
+def _factorial(value: float) -> float:
+    if value != int(value) or value < 0:
+        raise _NoParse
+    if value > MAX_FACTORIAL:
+        raise OverflowError
+    return float(math.factorial(int(value)))
+
+
 class _Arithmetic:
     """Recursive descent over words:
 
     expr   := term (("plus" | "minus") term ["percent"])*
     term   := factor (("times" | "divided by" | "over") factor)*
-    factor := "minus" factor | ("square root of" | "cube root of") factor | share factor
+    factor := "minus" factor | ("square root of" | "cube root of" | "factorial of") factor
+            | share factor
             | ("the square of" | "the cube of") factor
             | atom ["factorial" | "squared" | "cubed" | "to the power of" atom
                     | "to the" ordinal "power"]
@@ -121,6 +130,9 @@ class _Arithmetic:
             if value < 0:
                 raise ValueError("square root of a negative number")
             return math.sqrt(value)
+        if self.take("the factorial of") or self.take("factorial of"):
+            self.operators += 1
+            return _factorial(self.factor())
         if self.take("the cube root of") or self.take("cube root of"):
             self.operators += 1
             return math.cbrt(self.factor())
@@ -146,11 +158,7 @@ class _Arithmetic:
         value = self.atom()
         if self.take("factorial"):  # the base's 5 factorial was right, by luck of memory
             self.operators += 1
-            if value != int(value) or value < 0:
-                raise _NoParse
-            if value > MAX_FACTORIAL:
-                raise OverflowError
-            return float(math.factorial(int(value)))
+            return _factorial(value)
         if (ordinal := self.ordinal_power()) is not None:  # "to the fourth power"
             return value**ordinal
         if self.take("squared"):
