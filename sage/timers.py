@@ -106,7 +106,9 @@ _LEFT = [
         r"(?: set| running)?(?P<today> today| for today)?$"
     ),
 ]
-_CANCEL = re.compile(rf"{ASKING}(?:cancel|stop|delete|clear|turn off)(?: all)? {_ONE}$")
+_CANCEL = re.compile(
+    rf"{ASKING}(?:cancel|cancell?ed|stop|delete|clear|turn off)(?: all)? {_ONE}$"
+)  # whisper heard "cancel the alarm" as "canceled the alarm."
 _EXTEND = re.compile(rf"{ASKING}(?:add|put) (?:another )?{_SPAN} (?:on|to) {_ONE}$")
 _SNOOZE = re.compile(rf"{ASKING}snooze(?: (?:the |my )?(?:alarm|timer))?(?: for {_SPAN})?$")
 _NONE_SET = "There's no timer, alarm or reminder set."
@@ -118,6 +120,10 @@ _CANNOT = re.compile(
 )
 _HALF_SAID = re.compile(r"\b(?:am|pm|a m|p m|morning|afternoon|evening|night|tonight|noon"
                         r"|midday|midnight)$")  # fmt: skip
+_COMPACT_CLOCK = re.compile(
+    rf"\b(at|for) (\d{{1,2}})(?: point )?([0-5]\d)\b(?! (?:{_SMALL}|hours?|hrs?)\b)"
+)
+"""A clock time as whisper writes it, "at 630" or "at 6.30" ("6 point 30"): "at 6 30"."""
 _SECONDS = {"h": 3600, "m": 60, "s": 1}
 """A unit's seconds, by its first letter ("hrs", "minutes", "sec")."""
 
@@ -150,7 +156,7 @@ class Timers:
 
     def answer(self, text: str, now: float) -> str | None:
         """The reply if ``text`` sets, checks or cancels a timer, alarm or reminder."""
-        said = normalise(text)
+        said = _COMPACT_CLOCK.sub(r"\1 \2 \3", normalise(text))
         if hit := _first(_TIMER, said):
             seconds = _seconds(hit)
             label = hit.groupdict().get("label")

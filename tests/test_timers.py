@@ -74,6 +74,11 @@ def timers(tmp_path: Path, live: bool = True) -> Timers:
         ("Wake me up at 7.", "Okay, an alarm at 7 AM tomorrow."),  # waking is in the morning
         ("Set an alarm for 7.", "Okay, an alarm at 7 PM."),  # the next 7
         ("Set an alarm for 6:30 AM.", "Okay, an alarm at 6:30 AM tomorrow."),
+        # whisper's "six thirty" and "cancel", which had reached no_timers and the base
+        ("Wake me up tomorrow at 630.", "Okay, an alarm at 6:30 AM tomorrow."),
+        ("Remind me at 6.30 PM to eat.", "Okay, I'll remind you to eat at 6:30 PM."),
+        ("Canceled the alarm.", "There's no alarm set."),
+        ("Set a timer for 100 seconds.", "Okay, a 1 minute 40 second timer, starting now."),
         ("Remind me to call my mom at 6 PM.", "Okay, I'll remind you to call your mom at 6 PM."),
         ("Remind me in 10 minutes to check the oven.",
          "Okay, I'll remind you to check the oven at 9:10 AM."),
