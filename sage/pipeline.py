@@ -39,7 +39,7 @@ from sage.metabolism.states import Event, Phase, State
 from sage.notes import Notes
 from sage.patterns.matcher import Match, PatternMatcher, normalise, spoken_list
 from sage.patterns.rules import Rule
-from sage.services.control import ServiceControl
+from sage.services.control import YES, ServiceControl
 from sage.speech.asr import (
     GrammarRecognizer,
     SpeechRecognizer,
@@ -82,6 +82,10 @@ _START_OVER = re.compile(
 """The conversation closed on request: the base had said "Sure, I'll start over." and
 kept it."""
 START_OVER_REPLY = "Okay, let's start over."
+NOTHING_ASKED_RULE = "nothing_asked"
+NOTHING_ASKED_REPLY = "I haven't asked you anything to say yes to."
+"""A "yes" with nothing waiting for one. The base had answered "Yes." after a refusal
+with "Restarting the device.", an action nobody took."""
 CORRECTION_RULE = "correction"
 """The turn that answers "that's wrong" said of the last answer."""
 BEST_ANSWER_REPLY = "Sorry, that was my best answer, and it may be wrong. I can't look it up here."
@@ -508,6 +512,9 @@ class Pipeline:
         if services is not None and (said := services.confirm(text, now)) is not None:
             return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
                                     speech)  # fmt: skip
+        if self._nothing_asked(text):
+            return self._exact_turn(text, "pattern", NOTHING_ASKED_REPLY, NOTHING_ASKED_RULE,
+                                    asr_tier, timings, asr, speech)  # fmt: skip
         if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
             # before the rules: no_timers speaks only for what this cannot place
             return self._exact_turn(text, "pattern", said, "timer", asr_tier, timings, asr,
@@ -554,6 +561,13 @@ class Pipeline:
             _LOGGER.info("timer done: %s", text)
             self._say(text, _SpeechTimer(time.perf_counter(), {}))
         return said
+
+    def _nothing_asked(self, text: str) -> bool:
+        """ "Yes" when no confirmation waits and SAGE's last words asked nothing ("okay" is
+        an acknowledgement, and goes on)."""
+        said = normalise(text)
+        asked = self._last_reply.rstrip().endswith("?")
+        return not asked and said not in ("okay", "ok") and YES.match(said) is not None
 
     def _corrected(
         self,

@@ -21,6 +21,7 @@ from sage.pipeline import (
     BEST_ANSWER_REPLY,
     FOLLOW_UP_S,
     MISHEARD_REPLY,
+    NOTHING_ASKED_REPLY,
     START_OVER_REPLY,
     THINK_AGAIN,
     Pipeline,
@@ -228,5 +229,19 @@ def test_that_is_wrong_is_answered_by_where_the_answer_came_from(
         assert asked.count("What is the capital of Spain?") == 1  # the draft's answer is gone
         assert pipe.ask("You're wrong.").reply == BEST_ANSWER_REPLY  # the base's, now
         assert pipe.ask("No.").rule != "correction"  # a bare no may answer a question
+    finally:
+        pipe.close()
+
+
+def test_a_yes_with_nothing_asked_is_said_to_be_so(config: Config, models: ModelCache) -> None:
+    """After a refusal, the base had answered "Yes." with "Restarting the device."."""
+    pipe = Pipeline(config, models, load_rules([DEFAULT_RULES]), NullSink())
+    try:
+        pipe.ask("Reboot the computer.")
+        yes = pipe.ask("Yes.")
+        assert (yes.rule, yes.reply) == ("nothing_asked", NOTHING_ASKED_REPLY)
+        assert pipe.ask("Yeah, go ahead.").rule == "nothing_asked"
+        assert pipe.ask("What is 3 plus").reply == "3 plus what?"
+        assert pipe.ask("Yes.").rule != "nothing_asked"  # a question was asked: it goes on
     finally:
         pipe.close()

@@ -24,7 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PAST = {"start": "started", "stop": "stopped", "restart": "restarted"}
 # Matched on the normalised transcript (whisper writes "Yes, please." and "Yeah, go ahead.").
-_YES = re.compile(
+YES = re.compile(
     r"^(?:(?:yes|yeah|yep|yup|sure|okay|ok)(?: please| go ahead| do it)?|go ahead|do it"
     r"|confirm(?:ed)?|please do)$"
 )
@@ -232,7 +232,7 @@ class ServiceControl:
             return None
         verb, unit = pending.verb, pending.unit
         said = normalise(text)
-        if _YES.match(said):
+        if YES.match(said):
             if now > pending.deadline:
                 self._log(text, pending.source, verb, unit.name, "expired")
                 return "That confirmation came too late, so I did nothing."
