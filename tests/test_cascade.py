@@ -15,6 +15,7 @@ from sage.cascade.cascade import (
     SESSION_KEPT,
     Cascade,
     Generation,
+    is_empty_promise,
     select_tier,
     with_notes,
 )
@@ -237,6 +238,21 @@ def test_a_joke_asked_for_is_told_by_the_base_to_its_punchline(
     sentences = list(cascade.respond("Tell me a joke about cats.", stats, "stable"))
     assert stats.tier == "base" and stats.escalated_from is None
     assert len(sentences) >= 2 and sentences[0].endswith("?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked", "empty"),
+    [("Sure, I can help you with that.", "Order more coffee.", True),
+     ("Sure, I can help you make it warmer in here.", "Could you make it warmer?", True),
+     ("Sure, I'll order more coffee.", "Order more coffee.", True),
+     ("Okay, I'll explain how it works.", "Explain how the oven works.", False),
+     ("Sure, I can help you with your homework.", "Can you help me with my homework?", False),
+     ("I can help you with that by suggesting a thermostat setting of twenty one degrees "
+      "today.", "Make it warmer.", False),  # it says something
+     ("Certainly!", "Can you plan a dinner party?", False)],
+)  # fmt: skip
+def test_what_is_an_empty_promise(sentence: str, asked: str, empty: bool) -> None:
+    assert is_empty_promise(sentence, asked) is empty
 
 
 def test_a_line_already_said_ends_the_answer(models: ModelCache) -> None:

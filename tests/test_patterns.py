@@ -66,6 +66,17 @@ def matcher() -> PatternMatcher:
         ),
         ("Can you remind me to call Mom at 6?", "no_timers", None),
         ("Play some music.", "no_media", "I can't play music or other media yet."),
+        # the base said "Sure, I'll order more coffee." and "Please let me know your
+        # destination." to a taxi
+        (
+            "Order more coffee.",
+            "no_errands",
+            "I can't do that: I only talk, and act only on timers, lists, notes and the "
+            "services on my list.",
+        ),
+        ("Could you book me a taxi?", "no_errands", None),
+        ("Email my boss that I'm sick.", "no_errands", None),
+        ("How do I order a pizza online?", None, None),  # for the models
         ("Call John.", "no_calls", "I can't make calls or send messages."),
         ("Reboot the computer.", "no_power", "I can't shut down or restart this machine."),
         ("Restart the web server.", None, None),  # a service: the services parser's

@@ -227,6 +227,26 @@ _CREATIVE = re.compile(
 )
 
 
+_AGREED = r"(?:sure|of course|certainly|absolutely|okay|ok|alright|no problem|yes)[,!.]? "
+_EMPTY_PROMISE = re.compile(
+    rf"^(?:{_AGREED})?(?:i can|i could|i'd be happy to|i would be happy to|i'll|i will|let me) "
+    r"(?:help(?: you)?|do (?:that|this|it)|take care of|handle)\b(?: [\w']+){0,6}[.!]?$"
+    rf"|^{_AGREED}(?:i'll|i will|let me) [\w']+(?: [\w']+){{0,6}}[.!]?$",
+    re.IGNORECASE,
+)
+"""A sentence that promises to do something and does nothing: "Sure, I can help you with
+that.", "Sure, I'll order more coffee." The base said such things to "email my boss",
+"order more coffee" and "make it warmer in here", and stopped there."""
+_ASKS_HELP = re.compile(r"\b(?:help|favou?r|advice|explain|teach)\b", re.IGNORECASE)
+CANNOT_DO = "I can't do that myself."
+"""Said instead of an empty promise to a request to act."""
+
+
+def is_empty_promise(sentence: str, request: str) -> bool:
+    """An empty promise, said to a request to act rather than one for help in words."""
+    return _EMPTY_PROMISE.match(sentence) is not None and not _ASKS_HELP.search(request)
+
+
 def is_creative(text: str) -> bool:
     """A story, poem, song, joke or riddle asked for: "Tell me a story about a dragon."."""
     return _CREATIVE.match(text) is not None
@@ -602,6 +622,7 @@ class Cascade:
         measure = self._meter.start()
         outcome = "error"
         first_token_ms: list[float] = []
+        promised = False
 
         def pieces() -> Iterator[str]:
             for piece, logprob in model.stream(messages, max_tokens):
@@ -621,6 +642,11 @@ class Cascade:
                     return True
                 # An answer ends only where a sentence does: a first clause already
                 # spoken ("To set a timer for 5 minutes,") is finished, not left hanging.
+                if is_empty_promise(sentence, text):  # not said; its tokens still count
+                    promised = True
+                    spoken.extend(pending)
+                    pending.clear()
+                    continue
                 said_whole = bool(stats.sentences) and not ends_mid_sentence(stats.sentences[-1])
                 if sentence in stats.sentences or said_whole and unsure and not creative:
                     outcome = "spoken"
@@ -631,6 +657,9 @@ class Cascade:
                 yield sentence
                 if len(stats.sentences) >= max_sentences and not ends_mid_sentence(sentence):
                     break
+            if promised and not stats.sentences:
+                stats.sentences.append(CANNOT_DO)
+                yield CANNOT_DO
             outcome = "spoken"
             return False
         finally:
