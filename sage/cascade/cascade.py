@@ -516,6 +516,7 @@ class Cascade:
         self._unseen = bool(self.session)
 
     def retract(self) -> None:
+        """Drop the last exchange when the models answered it."""
         if self.session and not self._unseen:
             self.session = self.session[:-2]
 
@@ -640,13 +641,13 @@ class Cascade:
                 if unsure and not stats.sentences and can_escalate:
                     outcome = "escalated"
                     return True
-                # An answer ends only where a sentence does: a first clause already
-                # spoken ("To set a timer for 5 minutes,") is finished, not left hanging.
                 if is_empty_promise(sentence, text):  # not said; its tokens still count
                     promised = True
                     spoken.extend(pending)
                     pending.clear()
                     continue
+                # An answer ends only where a sentence does: a first clause already
+                # spoken ("To set a timer for 5 minutes,") is finished, not left hanging.
                 said_whole = bool(stats.sentences) and not ends_mid_sentence(stats.sentences[-1])
                 if sentence in stats.sentences or said_whole and unsure and not creative:
                     outcome = "spoken"
