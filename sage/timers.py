@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sage.cascade.deterministic.answer import spoken_date
-from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, spoken_clock
+from sage.cascade.deterministic.clock import CLOCK_TIME, next_time, span_count, spoken_clock
 from sage.cascade.deterministic.dates import CALENDAR_DAY, next_date
 from sage.fsutil import JsonFile
 from sage.patterns.matcher import ASKING, normalise, said_back, spoken_list, with_article
@@ -412,11 +412,8 @@ def _reminder(what: str) -> tuple[str, str]:
 
 def _seconds(hit: re.Match[str]) -> float:
     """ "1 hour and a half", "1 point 5 hours" (whisper's "1.5"), "2 minutes and 30 seconds"."""
-    count = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(
-        hit["n"].replace(" point ", ".")
-    )
     half = 0.5 if hit["half"] or hit["half_first"] else 0.0
-    seconds = (count + half) * _SECONDS[hit["unit"][0]]
+    seconds = (span_count(hit["n"]) + half) * _SECONDS[hit["unit"][0]]
     if hit["n2"]:
         seconds += float(hit["n2"]) * _SECONDS[hit["unit2"][0]]
     return seconds

@@ -181,12 +181,14 @@ _TIME_AFTER = (
 )
 
 
+def span_count(said: str) -> float:
+    """The count of a spoken span: "an" (hour), "half an", "5", "1 point 5" (whisper's 1.5)."""
+    return {"an": 1.0, "a": 1.0, "half an": 0.5}.get(said) or float(said.replace(" point ", "."))
+
+
 def _minutes(hit: re.Match[str]) -> float:
     """A span's minutes (_SPAN's groups): "an hour and a half", "1 point 5 hours"."""
-    n = {"an": 1.0, "a": 1.0, "half an": 0.5}.get(hit["n"]) or float(
-        hit["n"].replace(" point ", ".")
-    )
-    n += 0.5 if hit["half"] else 0.0
+    n = span_count(hit["n"]) + (0.5 if hit["half"] else 0.0)
     return n * (60 if hit["unit"].startswith("hour") else 1)
 
 
