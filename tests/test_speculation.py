@@ -108,6 +108,43 @@ def test_without_proposals_the_seam_keeps_one_logits_row(models: ModelCache) -> 
         seamed.close()
 
 
+class RecordingProposer(DraftProposer):
+    """The real draft seam, remembering where each proposal starts and what it was."""
+
+    def __init__(self, draft: Any) -> None:
+        super().__init__(draft, k=4)
+        self.proposals: list[tuple[int, list[int]]] = []
+
+    def propose(self, input_ids: list[int]) -> list[int]:
+        proposal = super().propose(input_ids)
+        self.proposals.append((len(input_ids), proposal))
+        return proposal
+
+
+def test_acceptance_counts_the_last_round_of_an_answer(models: ModelCache) -> None:
+    """A draft that is the base itself has every proposal inside the answer kept, the
+    answer's last round too (llama.cpp shows what was kept only at its next call)."""
+    plain = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    same = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    proposer = RecordingProposer(same.llm)
+    speculative = ChatModel(models.path("tiny"), 1024, 2, role="tiny", draft=proposer)
+    try:
+        prompt, _ = plain.prompt_tokens(CODE)
+        answer: list[int] = []
+        for token in plain.llm.generate(prompt, temp=0.0, repeat_penalty=1.0):
+            answer.append(token)
+            if plain._is_end(token) or len(answer) == 24:
+                break
+        list(speculative.stream(CODE, 24))
+    finally:
+        for model in (speculative, same, plain):
+            model.close()
+    end = len(prompt) + len(answer)
+    inside = sum(max(0, min(len(p), end - start)) for start, p in proposer.proposals)
+    assert len(proposer.proposals) >= 2
+    assert proposer.accepted == inside  # past the answer's end nothing is kept
+
+
 class SlowProposer(DraftProposer):
     """A draft seam that proposes like the real one but takes 0.3 s per proposal."""
 

@@ -24,6 +24,7 @@ import numpy as np
 from llama_cpp.llama_speculative import LlamaDraftModel
 
 from sage.cascade.llama_thread import in_background, on_llama_thread, pinned
+from sage.cascade.speculation import CountingProposer
 from sage.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class _ProposalRows(LlamaDraftModel):
     gets ``logits_all=True`` so that its score buffer holds a row per position.
     """
 
-    def __init__(self, proposer: Any, every_row: bool) -> None:
+    def __init__(self, proposer: CountingProposer, every_row: bool) -> None:
         self.proposer = proposer
         self.every_row = every_row
         """Keep every row anyway (a model that also scores given answers)."""
@@ -140,7 +141,7 @@ class ChatModel:
         threads: int,
         gpu_layers: int = 0,
         role: str = "",
-        draft: Any = None,
+        draft: CountingProposer | None = None,
         all_logits: bool = False,
     ) -> None:
         import llama_cpp
@@ -219,20 +220,25 @@ class ChatModel:
         generated: list[int] = []
         text = ""
         self._settle()
-        for token in self.llm.generate(
-            tokens, temp=0.0, repeat_penalty=1.0, logits_processor=self._processors
-        ):
-            if self._is_end(token):
-                return
-            logprob = self._recorder.logprob(token)
-            piece = decoder.decode(self.llm.detokenize([token], prev_tokens=tokens + generated))
-            generated.append(token)
-            text += piece
-            if any(stop in text for stop in stops):
-                return
-            yield piece, logprob
-            if len(generated) >= max_tokens:
-                return
+        try:
+            for token in self.llm.generate(
+                tokens, temp=0.0, repeat_penalty=1.0, logits_processor=self._processors
+            ):
+                if self._is_end(token):
+                    generated.append(token)
+                    return
+                logprob = self._recorder.logprob(token)
+                piece = decoder.decode(self.llm.detokenize([token], prev_tokens=tokens + generated))
+                generated.append(token)
+                text += piece
+                if any(stop in text for stop in stops):
+                    return
+                yield piece, logprob
+                if len(generated) >= max_tokens:
+                    return
+        finally:
+            if self._seam is not None:
+                self._seam.proposer.finish(tokens + generated)
 
     def choose(self, messages: list[dict[str, str]], options: list[str]) -> str:
         """The option the model prefers, greedily, under a GBNF grammar that allows only
