@@ -438,35 +438,29 @@ class Pipeline:
         if not transcript.text:
             return self._log(Turn("", "none", "", transcript.tier, timings, asr=asr))
         measure = self._meter.start(cpu_s=transcript.cpu_s)
-        return self._answer(transcript.text, transcript.tier, t0, timings, asr, measure)
+        heard = _Heard(transcript.tier, timings, asr, _SpeechTimer(t0, timings))
+        return self._answer(transcript.text, heard, measure)
 
     def ask(self, text: str) -> Turn:
         """Answer typed text (InputTextError when it is not text)."""
-        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        heard = _Heard("text", timings, {}, _SpeechTimer(time.perf_counter(), timings))
         measure = self._meter.start()
-        return self._answer(clean_text(text), "text", t0, {}, {}, measure)
+        return self._answer(clean_text(text), heard, measure)
 
-    def _answer(
-        self,
-        text: str,
-        asr_tier: str,
-        t0: float,
-        timings: dict[str, float],
-        asr: dict[str, str | None],
-        measure: Callable[[], Cost],
-    ) -> Turn:
+    def _answer(self, text: str, heard: _Heard, measure: Callable[[], Cost]) -> Turn:
         if self.metabolism is not None and not self.metabolism.listening:
             match = self.matcher.match(text, self.clock())
             if match is None or match.slots.get("listen") != "resume":
                 _LOGGER.info("not listening: an utterance was heard, and neither answered nor kept")
-                return Turn("", "none", "", asr_tier, timings, rule="not_listening")
+                return Turn("", "none", "", heard.tier, heard.timings, rule="not_listening")
         now = time.time()
         if self.metabolism is not None:  # the matcher still sees every transcript first
             self.metabolism.utterance(text, now)
         history = self.store.history() if self.store is not None else []
         context = self._observe(text, history, now)
         state = self.metabolism.state.value if self.metabolism is not None else ""
-        turn = self._respond(text, asr_tier, t0, timings, asr, context)
+        turn = self._respond(text, heard, context)
         self._last_reply = turn.reply or self._last_reply
         if turn.rule != CORRECTION_RULE or turn.route == "llm":  # the answer disputed stays
             self._answered = (turn.transcript, turn.route, turn.tier, now) if turn.reply else None
@@ -489,69 +483,58 @@ class Pipeline:
         self._remember(turn, history, now)
         return self._log(turn)
 
-    def _respond(
-        self,
-        text: str,
-        asr_tier: str,
-        t0: float,
-        timings: dict[str, float],
-        asr: dict[str, str | None],
-        context: str | None,
-    ) -> Turn:
-        speech = _SpeechTimer(t0, timings)
+    def _respond(self, text: str, heard: _Heard, context: str | None) -> Turn:
         now = time.time()
-        services = self.services
         t_match = time.perf_counter()
         match = self.matcher.match(text, self.clock())
-        timings["match"] = _ms_since(t_match)
-        if match is not None and (own := self._own_reply(match, text)) is not None:
-            # before a pending "restart nginx?", which still waits
-            return self._exact_turn(text, "pattern", own, match.rule, asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        # A pending "restart nginx?" is answered by whatever comes next, before other rules.
-        if services is not None and (said := services.confirm(text, now)) is not None:
-            return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if self._nothing_asked(text):
-            return self._exact_turn(text, "pattern", NOTHING_ASKED_REPLY, NOTHING_ASKED_RULE,
-                                    asr_tier, timings, asr, speech)  # fmt: skip
-        if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
-            # before the rules: no_timers speaks only for what this cannot place
-            return self._exact_turn(text, "pattern", said, "timer", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if self.lists is not None and (said := self.lists.answer(text)) is not None:
-            return self._exact_turn(text, "pattern", said, "lists", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if self.notes is not None and (said := self.notes.answer(text, now)) is not None:
-            return self._exact_turn(text, "pattern", said, "notes", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if match is not None:
-            return self._exact_turn(text, "pattern", match.reply, match.rule, asr_tier, timings,
-                                    asr, speech)  # fmt: skip
-        if services is not None and (said := services.answer(text, now)) is not None:
-            return self._exact_turn(text, "pattern", said, "service", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if (said := self.about.answer(text)) is not None:
-            return self._exact_turn(text, "pattern", said, "about", asr_tier, timings, asr,
-                                    speech)  # fmt: skip
-        if _START_OVER.match(normalise(text)):
-            self._start_over()
-            return self._exact_turn(text, "pattern", START_OVER_REPLY, "start_over", asr_tier,
-                                    timings, asr, speech)  # fmt: skip
-        if (again := self._corrected(text, now, asr_tier, timings, asr, speech)) is not None:
+        heard.timings["match"] = _ms_since(t_match)
+        if (said := self._tier0(text, match, now)) is not None:
+            reply, rule = said
+            return self._exact_turn(text, "pattern", reply, rule, heard)
+        if (again := self._corrected(text, now, heard)) is not None:
             return again
         t_exact = time.perf_counter()
         exact = self._exact_answer(text)
-        timings["deterministic"] = _ms_since(t_exact)
+        heard.timings["deterministic"] = _ms_since(t_exact)
         if exact is not None:
-            return self._exact_turn(text, "deterministic", exact.reply, exact.kind, asr_tier,
-                                    timings, asr, speech)  # fmt: skip
+            return self._exact_turn(text, "deterministic", exact.reply, exact.kind, heard)
+        services = self.services
         if services is not None and services.mentions_unit(text):
-            said = self._propose_service(services, text, now)
-            if said is not None:
-                self._say(said, speech)
-                return Turn(text, "llm", said, asr_tier, timings, "service", asr, tier="base")
-        return self._llm_turn(text, asr_tier, timings, asr, context, speech)
+            said_back = self._propose_service(services, text, now)
+            if said_back is not None:
+                self._say(said_back, heard.speech)
+                return heard.turn(text, "llm", said_back, "service", tier="base")
+        return self._llm_turn(text, heard, context)
+
+    def _tier0(self, text: str, match: Match | None, now: float) -> tuple[str, str] | None:
+        """Tier 0's (reply, rule), or None: SAGE's own side of the conversation, then a
+        confirmation waiting, timers, lists and notes, the rules, services, SAGE itself,
+        and starting over, tried in that order."""
+        services = self.services
+        if match is not None and (own := self._own_reply(match, text)) is not None:
+            return own, match.rule  # before a pending "restart nginx?", which still waits
+        # A pending "restart nginx?" is answered by whatever comes next, before other rules.
+        if services is not None and (said := services.confirm(text, now)) is not None:
+            return said, "service"
+        if self._nothing_asked(text):
+            return NOTHING_ASKED_REPLY, NOTHING_ASKED_RULE
+        # Timers before the rules: no_timers speaks only for what they cannot place.
+        if self.timers is not None and (said := self.timers.answer(text, now)) is not None:
+            return said, "timer"
+        if self.lists is not None and (said := self.lists.answer(text)) is not None:
+            return said, "lists"
+        if self.notes is not None and (said := self.notes.answer(text, now)) is not None:
+            return said, "notes"
+        if match is not None:
+            return match.reply, match.rule
+        if services is not None and (said := services.answer(text, now)) is not None:
+            return said, "service"
+        if (said := self.about.answer(text)) is not None:
+            return said, "about"
+        if _START_OVER.match(normalise(text)):
+            self._start_over()
+            return START_OVER_REPLY, "start_over"
+        return None
 
     def announce_timers(self) -> list[str]:
         """Say each timer, alarm or reminder that is due (the daemon calls this between
@@ -569,15 +552,7 @@ class Pipeline:
         asked = self._last_reply.rstrip().endswith("?")
         return not asked and said not in ("okay", "ok") and YES.match(said) is not None
 
-    def _corrected(
-        self,
-        text: str,
-        now: float,
-        asr_tier: str,
-        timings: dict[str, float],
-        asr: dict[str, str | None],
-        speech: _SpeechTimer,
-    ) -> Turn | None:
+    def _corrected(self, text: str, now: float, heard: _Heard) -> Turn | None:
         """ "That's wrong", said of the last answer. The draft's is taken out of the
         conversation and the question answered again by the base; the base's is not said
         again (asked, it said "I apologize for the mistake." and the same answer, every
@@ -591,13 +566,12 @@ class Pipeline:
         question, route, tier, _ = last
         if route != "llm" or tier != "draft":
             reply = BEST_ANSWER_REPLY if route == "llm" else MISHEARD_REPLY
-            return self._exact_turn(text, "pattern", reply, CORRECTION_RULE, asr_tier, timings,
-                                    asr, speech)  # fmt: skip
-        self._say(THINK_AGAIN, speech)
+            return self._exact_turn(text, "pattern", reply, CORRECTION_RULE, heard)
+        self._say(THINK_AGAIN, heard.speech)
         with self._llm_lock:
             if self._responder is not None:
                 self._responder.retract()
-        again = self._llm_turn(question, asr_tier, timings, asr, "unstable", speech)
+        again = self._llm_turn(question, heard, "unstable")
         return dataclasses.replace(
             again, reply=f"{THINK_AGAIN} {again.reply}", rule=CORRECTION_RULE
         )
@@ -672,31 +646,14 @@ class Pipeline:
         _LOGGER.info("service intent proposed by the model: %r for %r", choice, text)
         return services.proposed(text, choice, now)
 
-    def _exact_turn(
-        self,
-        text: str,
-        route: str,
-        reply: str,
-        rule: str,
-        asr_tier: str,
-        timings: dict[str, float],
-        asr: dict[str, str | None],
-        speech: _SpeechTimer,
-    ) -> Turn:
+    def _exact_turn(self, text: str, route: str, reply: str, rule: str, heard: _Heard) -> Turn:
         """Speak a tier-0 or tier-0.5 answer (the route is also the tier)."""
-        self._say(reply, speech)
-        return Turn(text, route, reply, asr_tier, timings, rule, asr, tier=route)
+        self._say(reply, heard.speech)
+        return heard.turn(text, route, reply, rule, tier=route)
 
-    def _llm_turn(
-        self,
-        text: str,
-        asr_tier: str,
-        timings: dict[str, float],
-        asr: dict[str, str | None],
-        context: str | None,
-        speech: _SpeechTimer,
-    ) -> Turn:
+    def _llm_turn(self, text: str, heard: _Heard, context: str | None) -> Turn:
         stats = Generation()
+        timings, speech = heard.timings, heard.speech
         error: str | None = None
         sentences: list[str] = []
         allowance = self.metabolism.allowance(time.time()) if self.metabolism else None
@@ -727,9 +684,9 @@ class Pipeline:
             self._say(fallback, speech)
         for call in stats.calls:
             self._audit(call)
-        return Turn(
-            text, "llm", " ".join(sentences), asr_tier, timings, None, asr, error,
-            tier=stats.tier or "base", escalated_from=stats.escalated_from, domain=stats.domain,
+        return heard.turn(
+            text, "llm", " ".join(sentences), error=error, tier=stats.tier or "base",
+            escalated_from=stats.escalated_from, domain=stats.domain,
             uncertainty=stats.uncertainty.as_dict() if stats.logprobs else {},
         )  # fmt: skip
 
@@ -812,6 +769,25 @@ class Pipeline:
         self.unload_llm()
         if self.store is not None:
             self.store.close()
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """How a request came in, carried through its turn."""
+
+    tier: str
+    """The ASR tier that gave the transcript, or "text" for typed input."""
+    timings: dict[str, float]
+    """The turn's per-stage milliseconds, filled in as it goes."""
+    asr: dict[str, str | None]
+    """Both ASR tiers' transcripts (empty for typed input)."""
+    speech: _SpeechTimer
+    """The clock of the turn's first audio."""
+
+    def turn(self, text: str, route: str, reply: str, rule: str | None = None,
+             **fields: Any) -> Turn:  # fmt: skip
+        """The Turn of this request."""
+        return Turn(text, route, reply, self.tier, self.timings, rule, self.asr, **fields)
 
 
 class _SpeechTimer:
