@@ -2,7 +2,7 @@
 """Word errors and time of ASR tier 2 (whisper) on generated speech, per voice.
 
     .venv/bin/python tools/bench_asr.py [--beam 3] [--hotwords]
-                                        [--out tools/results/bench_asr.json]
+                                        [--out FILE]
 
 The 52 evaluation questions (tools/eval/questions.toml) and the latency benchmark's
 pattern phrases are spoken by Piper and by espeak-ng (a formant voice, far from whisper's
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from bench_latency import PATTERN_PHRASES, cpu_model, espeak_pcm, piper_pcm
+from bench_latency import PATTERN_PHRASES, espeak_pcm, piper_pcm
+from machine import describe, results_path, save
 
 from sage.audio.io import NullSink
 from sage.catalog import ModelCache
@@ -65,7 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beam", type=int, help="whisper beam size (default: the config's)")
     parser.add_argument("--hotwords", action="store_true", help="prompt with the rules' words")
-    parser.add_argument("--out", type=Path, default=ROOT / "tools" / "results" / "bench_asr.json")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     config = load_config()
     if args.beam is not None:
@@ -89,13 +89,13 @@ def main() -> int:
             voices[name] = measure(whisper, voice_clips)
     result = {
         "benchmark": "bench_asr",
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
+        "machine": describe(),
         "whisper_beam_size": config.asr.whisper_beam_size,
         "hotwords": hotwords,
         "voices": voices,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    out = args.out or results_path("bench_asr_hotwords" if args.hotwords else "bench_asr")
+    save(result, out)
     print(json.dumps({name: {k: v for k, v in figures.items() if k != "misheard"}  # type: ignore[attr-defined]
                       for name, figures in voices.items()}, indent=2))  # fmt: skip
     return 0

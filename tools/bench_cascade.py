@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cascade against the base model alone, on the labelled evaluation set, in one run.
 
-    .venv/bin/python tools/bench_cascade.py [--out tools/results/bench_cascade.json]
+    .venv/bin/python tools/bench_cascade.py [--out FILE]
 
 The set (tools/eval/questions.toml, 52 questions in four domains) is asked as text three
 times: twice through the full cascade with a fresh memory (round 1 starts with no history,
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import resource
 import statistics
 import sys
@@ -25,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench_latency import cpu_model
+from machine import describe, results_path, save
 
 from sage.audio.io import NullSink
 from sage.cascade.calibration import Question, load_questions
@@ -34,8 +33,6 @@ from sage.config import Config, load_config
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
 from sage.trust.store import Store
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(pipeline: Pipeline, questions: list[Question]) -> list[dict[str, Any]]:
@@ -98,16 +95,14 @@ def pipeline(config: Config, store: Store | None) -> Pipeline:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "tools" / "results" / "bench_cascade.json"
-    )
+    parser.add_argument("--out", type=Path, default=results_path("bench_cascade"))
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     config = load_config()
     questions = load_questions()[: args.limit or None]
     result: dict[str, Any] = {
         "benchmark": "bench_cascade",
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
+        "machine": describe(),
         "questions": len(questions),
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,8 +132,7 @@ def main() -> int:
         "cascade_round_2": rounds[1],
         "base_only": base_rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    save(result, args.out)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
     return 0
 

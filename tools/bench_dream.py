@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """DREAM on a synthetic day: before/after on the held-out slice, in one run.
 
-    .venv/bin/python tools/bench_dream.py [--phrasings 4] [--out tools/results/bench_dream.json]
+    .venv/bin/python tools/bench_dream.py [--phrasings 4] [--out FILE]
 
 The day is generated from the evaluation set (tools/eval/questions.toml, 52 checked
 questions), each asked in --phrasings ways ("Hey, ...", "Quick question: ...", ...), so
@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import describe, results_path, save
+
 from sage.audio.io import NullSink
 from sage.cascade.adapters import draft_adapter
 from sage.cascade.calibration import Question, load_questions
@@ -45,7 +47,6 @@ from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
 from sage.trust.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
 PHRASINGS = ["{q}", "Hey, {q}", "Quick question: {q}", "{q} Keep it short, please."]
 
 
@@ -116,7 +117,7 @@ def speculation(models: ModelCache, llm: Any, adapter: Path | None, prompts: lis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phrasings", type=int, default=4, choices=range(1, 5))
-    parser.add_argument("--out", type=Path, default=ROOT / "tools/results/bench_dream.json")
+    parser.add_argument("--out", type=Path, default=results_path("bench_dream"))
     args = parser.parse_args()
     config = load_config()
     state = Path(tempfile.mkdtemp(prefix="sage-bench-dream-"))
@@ -157,6 +158,7 @@ def main() -> int:
         figures = slice_figures(models, config.llm, adapter, asked, unsure)
         slices[name] = {"questions": len(asked), **figures}
     out = {
+        "machine": describe(),
         "benchmark": "bench_dream",
         "turns": sum(tiers.values()),
         "tiers_during_the_day": tiers,
@@ -176,8 +178,7 @@ def main() -> int:
         "targets": {"acceptance_gain_points": 10, "speculation_speedup": 1.2},
         "config": dataclasses.asdict(config.dream),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    save(out, args.out)
     print(json.dumps(out, indent=2))
     pipeline.close()
     return 0

@@ -9,8 +9,10 @@ pipeline answers into a null sink. Writes JSON with p50/p95 of every stage, of
 hand-over → first reply audio ("first_audio") and of end of speech → first reply audio
 ("speech_end_to_audio", the hang-over included), the share of ASR tiers, and peak RSS.
 
-    .venv/bin/python tools/bench_latency.py [--out tools/results/bench_latency.json]
-                                            [--facts tools/eval/household.md]
+    .venv/bin/python tools/bench_latency.py [--facts tools/eval/household.md] [--out FILE]
+
+The JSON goes to tools/results/<machine>/bench_latency.json (bench_latency_facts.json
+with --facts; tools/machine.py names the machine).
 
 As the daemon runs: KV-cache snapshots on (in a temporary directory: the first load is
 cold, the standing prefix is snapshotted and stays in the cache for every turn). With
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import platform
 import resource
 import shutil
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import describe, results_path, save
 
 from sage.audio.io import NullSink
 from sage.audio.wav import PcmAudio, read_wav, to_pcm16_mono
@@ -53,8 +55,6 @@ from sage.patterns.matcher import normalise
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
 from sage.speech.asr import word_errors
-
-ROOT = Path(__file__).resolve().parent.parent
 
 PATTERN_PHRASES = [
     "Hello there.",
@@ -127,13 +127,6 @@ def espeak_pcm(text: str, workdir: Path) -> bytes | None:
     return silence + read_wav(wav) + silence * round(TRAILING_SILENCE_S * 2)
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
@@ -201,11 +194,10 @@ def run_path(pipeline: Pipeline, clips: list[tuple[str, str, bytes]]) -> dict[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "tools" / "results" / "bench_latency.json"
-    )
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--facts", type=Path, help="household facts in the standing prefix")
     args = parser.parse_args()
+    out = args.out or results_path("bench_latency_facts" if args.facts else "bench_latency")
     config = load_config()
     config = dataclasses.replace(config, llm=dataclasses.replace(config.llm, facts_file=args.facts))
     snapshots = SnapshotStore(Path(tempfile.mkdtemp(prefix="sage-bench-")), 1 << 30)
@@ -229,12 +221,7 @@ def main() -> int:
         llm_clips = [("piper", t, piper_pcm(pipeline, t)) for t in LLM_QUESTIONS]
     result = {
         "benchmark": "bench_latency",
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": {**describe(), "platform": platform.platform()},
         "model_load_s": round(load_s, 2),
         "standing_facts": str(args.facts) if args.facts else None,
         "snapshots": True,
@@ -244,8 +231,7 @@ def main() -> int:
         "segmenter": dataclasses.asdict(config.segmenter),
     }
     pipeline.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    save(result, out)
     summary = {
         path: {s: result[path]["stages_ms"][s].get("p50") for s in STAGES}  # type: ignore[index]
         for path in ("pattern", "llm")

@@ -2,7 +2,7 @@
 """Time to first token with a ≥ 500-token standing context: cold, restored, after a restart.
 
     .venv/bin/python tools/bench_snapshot.py [--role base] [--runs 3]
-                                             [--out tools/results/bench_snapshot.json]
+                                             [--out FILE]
 
 The standing context is SAGE's system prompt with the household facts of
 tools/eval/household.md (about 740 tokens on the base model). Three ways to the first token of
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp
+from machine import describe, results_path, save
 
 from sage.cascade.chat import ChatModel
 from sage.catalog import ModelCache
@@ -90,7 +90,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--role", default="base")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "tools/results/bench_snapshot.json")
+    parser.add_argument("--out", type=Path, default=results_path("bench_snapshot"))
     parser.add_argument("--restored-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.restored_child:
@@ -131,7 +131,7 @@ def main() -> int:
 
     cold_ttft = median(cold, "ttft_s")
     result = {
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": describe(),
         "cpus": len(__import__("os").sched_getaffinity(0)),
         "model": path.name,
         "threads": llm.threads,
@@ -154,8 +154,7 @@ def main() -> int:
         "target_speedup": 50,
         "raw": {"cold": cold, "restored": restored, "restart": restarted, "whole": whole},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    save(result, args.out)
     print(json.dumps({k: v for k, v in result.items() if k != "raw"}, indent=2))
     return 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speculative decoding on this host: the base alone vs the base with the draft proposing.
 
-    .venv/bin/python tools/bench_speculation.py [--out tools/results/bench_speculation.json]
+    .venv/bin/python tools/bench_speculation.py [--out FILE]
         [--onnx PATH]   # propose with the ONNX export (tools/export_draft_onnx.py) instead
 
 Both runs in the same process on the same prompts (code and prose questions from the
@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import describe, results_path, save
+
 from sage.cascade.calibration import load_questions
 from sage.cascade.chat import ChatModel
 from sage.cascade.llama_thread import on_llama_thread
@@ -33,8 +35,6 @@ from sage.cascade.speculation import DraftProposer, resolve_mode
 from sage.catalog import ModelCache
 from sage.config import Config, load_config
 from sage.host import llama_gpu_offload
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def decode(model: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
@@ -100,9 +100,7 @@ def round_costs(config: Config, models: ModelCache, k: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "tools" / "results" / "bench_speculation.json"
-    )
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--onnx", type=Path, help="an ONNX export of the draft to propose with")
     args = parser.parse_args()
@@ -140,6 +138,7 @@ def main() -> int:
 
     result = {
         "benchmark": "bench_speculation",
+        "machine": describe(),
         "k": args.k,
         "proposer": f"onnx on {proposer.session.get_providers()[0]}"
         if isinstance(proposer, OnnxDraft)
@@ -159,8 +158,8 @@ def main() -> int:
     )
     if costs:
         result["round"] = costs
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    out = args.out or results_path("bench_speculation_onnx" if args.onnx else "bench_speculation")
+    save(result, out)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
     return 0
 

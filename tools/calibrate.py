@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Calibrate the cascade's escalation thresholds on the labelled evaluation set.
 
-    .venv/bin/python tools/calibrate.py [--role draft] [--out tools/results/calibration_draft.json]
+    .venv/bin/python tools/calibrate.py [--role draft] [--out FILE]
 
 Prints the chosen thresholds (paste them into the [cascade] section of the config), the
 balanced accuracy of "unsure" as a predictor of a wrong answer, and the expected
@@ -16,12 +16,12 @@ import json
 import sys
 from pathlib import Path
 
+from machine import describe, results_path, save
+
 from sage.cascade.calibration import answer_all, calibrate, load_questions, report
 from sage.cascade.chat import ChatModel
 from sage.catalog import ModelCache
 from sage.config import load_config
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -41,10 +41,9 @@ def main() -> int:
     finally:
         model.close()
     configured = (config.cascade.escalate_low_prob, config.cascade.escalate_mean_nll)
-    result = report(calibrate(samples), samples, configured)
-    out = args.out or ROOT / "tools" / "results" / f"calibration_{args.role}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    result = {"machine": describe(), **report(calibrate(samples), samples, configured)}
+    out = args.out or results_path(f"calibration_{args.role}")
+    save(result, out)
     shown = ("calibration", "held_out", "configured")
     print(json.dumps({key: result[key] for key in shown}, indent=2))
     return 0

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import llama_cpp
+from machine import results_path, save
 
 from sage.cascade.chat import ChatModel
 from sage.host import llama_gpu_offload, nvidia_gpus
@@ -50,7 +51,7 @@ def timed_answers(model: ChatModel, runs: int = 3) -> list[dict[str, object]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("gpu_offload.json"))
+    parser.add_argument("--out", type=Path, default=results_path("gpu_offload"))
     args = parser.parse_args()
     result: dict[str, object] = {
         "gpus": nvidia_gpus(),
@@ -61,7 +62,7 @@ def main() -> int:
         model = ChatModel(args.model, 2048, 8, gpu_layers=layers, role="check")
         result[f"gpu_layers={layers}"] = timed_answers(model)
         model.close()
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    save(result, args.out)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import onnxruntime
+from machine import results_path, save
 
 from sage.cascade.chat import ChatModel
 from sage.cascade.onnx_draft import OnnxDraft, shared_prefix
@@ -71,7 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", default="draft")
     parser.add_argument("--onnx", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("onnx_draft_check.json"))
+    parser.add_argument("--out", type=Path, default=results_path("onnx_draft"))
     args = parser.parse_args()
     config = load_config()
     onnx_path = args.onnx or config.paths.cache_dir / "onnx" / f"{args.role}.onnx"
@@ -101,7 +102,7 @@ def main() -> int:
             **timings,
         }
     gguf.close()
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    save(result, args.out)
     print(json.dumps(result, indent=1))
     return 0
 
