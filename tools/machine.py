@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,23 @@ def machine_id() -> str:
     return f"{cpu}-{vector_extension(set(info.get('flags', '').split()))}"
 
 
+def commit() -> str | None:
+    """The checkout's commit, "+" when files differ from it (None outside git)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    return head + ("+" if git("status", "--porcelain", "--untracked-files=no") else "") or None
+
+
 def describe() -> dict[str, Any]:
-    """What a benchmark's JSON says of the machine."""
+    """What a benchmark's JSON says of the machine (and of the code it ran)."""
     info = _cpuinfo()
     return {
+        "commit": commit(),
         "id": machine_id(),
         "cpu": info.get("model name", platform.machine()),
         "cpu_family": info.get("cpu family"),
