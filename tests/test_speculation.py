@@ -145,6 +145,33 @@ def test_acceptance_counts_the_last_round_of_an_answer(models: ModelCache) -> No
     assert proposer.accepted == inside  # past the answer's end nothing is kept
 
 
+def test_a_verified_batch_gives_each_token_the_logprob_of_its_own_row(
+    models: ModelCache,
+) -> None:
+    """With a draft whose proposals are all kept, several tokens come from one batch; each
+    token's log-probability is read from its own position's row of that batch."""
+    same = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
+    proposer = DraftProposer(same.llm, k=4)
+    speculative = ChatModel(models.path("tiny"), 1024, 2, role="tiny", draft=proposer)
+    try:
+        speculative.llm.scores.fill(np.nan)
+        got = list(speculative.stream(CODE, 24))
+        prompt = len(speculative.prompt_tokens(CODE)[0])
+        rows = np.asarray(speculative.llm.scores[prompt - 1 : prompt - 1 + len(got)], np.float64)
+        answer = speculative.llm.input_ids[prompt : prompt + len(got)]
+    finally:
+        speculative.close()
+        same.close()
+    log_softmax = rows - rows.max(axis=1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+    batched = [i for i in range(len(got)) if not np.isnan(rows[i]).any()]
+    assert proposer.accepted >= 8 and len(batched) >= 8  # rows kept for verified proposals
+    for i in batched:
+        assert got[i][1] == pytest.approx(log_softmax[i, answer[i]], abs=1e-4)
+    neighbours = [i for i in batched if i + 1 in batched]
+    assert any(abs(got[i][1] - log_softmax[i + 1, answer[i]]) > 0.1 for i in neighbours)
+
+
 class SlowProposer(DraftProposer):
     """A draft seam that proposes like the real one but takes 0.3 s per proposal."""
 

@@ -1,10 +1,11 @@
 """A GGUF chat model with greedy streaming and a log-probability for every token.
 
 The prompt is built with the model's own chat template (from the GGUF metadata), and
-tokens come from ``Llama.generate``. A logits processor sees the very row the sampler
-picks from, so each token's log-probability is read where it is decided: no second
-pass, no ``echo=True`` (whose log-probs are misaligned by one position), and the same
-code holds when a draft model proposes tokens.
+tokens come from ``Llama.generate``. Each token's log-probability is read from the very
+logits row the sampler picked it from, in llama.cpp's output buffer (the last row, or
+the row of its position in a batch of verified proposals): no second pass, no
+``echo=True`` (whose log-probs are misaligned by one position), and no Python logits
+processor (which copies the whole row out and back for every token).
 
 Every llama.cpp computation runs on one thread (:mod:`sage.cascade.llama_thread`).
 """
@@ -16,7 +17,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,6 @@ class Uncertainty:
             "low_prob": round(self.low_prob, 4),
             "min_prob": round(self.min_prob, 4),
         }
-
-
-@dataclass
-class _LogProbRecorder:
-    """A llama.cpp logits processor that remembers the log-normaliser of the last row."""
-
-    last_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    last_lse: float = 0.0
-
-    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
-        peak = float(logits.max())
-        self.last_lse = peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
-        self.last_row = np.array(logits, copy=True)
-        return logits
-
-    def logprob(self, token: int) -> float:
-        return float(self.last_row[token]) - self.last_lse
 
 
 class _ProposalRows(LlamaDraftModel):
@@ -187,8 +171,6 @@ class ChatModel:
         if self._seam is not None:
             self._seam.llm = self.llm
             self._seam.keep_rows(False)
-        self._recorder = _LogProbRecorder()
-        self._processors = llama_cpp.LogitsProcessorList([self._recorder])
         _LOGGER.info(
             "loaded %s (%s) in %.1f s, gpu layers %d",
             self.name, role, time.perf_counter() - t0, offload,
@@ -221,13 +203,11 @@ class ChatModel:
         text = ""
         self._settle()
         try:
-            for token in self.llm.generate(
-                tokens, temp=0.0, repeat_penalty=1.0, logits_processor=self._processors
-            ):
+            for token in self.llm.generate(tokens, temp=0.0, repeat_penalty=1.0):
                 if self._is_end(token):
                     generated.append(token)
                     return
-                logprob = self._recorder.logprob(token)
+                logprob = self._logprob(token, len(tokens) + len(generated) - 1)
                 piece = decoder.decode(self.llm.detokenize([token], prev_tokens=tokens + generated))
                 generated.append(token)
                 text += piece
@@ -299,6 +279,19 @@ class ChatModel:
         """A new prompt: the speculation seam goes back to one logits row per batch."""
         if self._seam is not None:
             self._seam.keep_rows(False)
+
+    def _logprob(self, token: int, position: int) -> float:
+        """The log-probability of ``token`` in the row it was sampled from: the logits
+        after ``position``, a row of the batch just decoded (generate samples each row of
+        a batch before it decodes the next)."""
+        import llama_cpp
+
+        row = llama_cpp.llama_get_logits_ith(self.llm.ctx, position - self.llm.n_tokens)
+        if not row:
+            raise ModelError(f"{self.name}: no logits for position {position}")
+        logits = np.ctypeslib.as_array(row, shape=(self.llm.n_vocab(),))
+        peak = logits.max()
+        return float(logits[token] - peak - np.log(np.exp(logits - peak).sum()))
 
     def _is_end(self, token: int) -> bool:
         import llama_cpp
