@@ -229,7 +229,6 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     lessons = report["lessons"]
     assert len(lessons["train"]) == 4 and len(lessons["held_out"]) == 1
     assert all(lesson["unsure"] and lesson["domain"] == "general" for lesson in lessons["train"])
-    assert_the_draft_distils_the_bases_own_answers(config, models, lessons["train"])
     assert list(report["students"]) == ["draft", "general"]
     assert [label for _, _, label in progress] == [
         *(f"relabel {n}/5" for n in range(1, 6)),
@@ -358,28 +357,6 @@ def test_selection_collapses_repeats_and_keeps_paraphrases_of_held_out_questions
     selection = split_by_question(rows, limit=64)
     assert selection == {"selected": [1, 3, 4, 5, 8, 9], "held_out": [6], "repeats": [2],
                          "collapsed": 1, "near_held_out": 1}  # fmt: skip
-
-
-def assert_the_draft_distils_the_bases_own_answers(
-    config: Config, models: ModelCache, lessons: list[dict[str, Any]]
-) -> None:
-    """The draft's targets follow the base's greedy answer under the plain prompt (what
-    speculation verifies), not the careful answer the modifiers learn."""
-    from sage.cascade.chat import ChatModel
-    from sage.dream.distill import PLAIN_TOKENS
-
-    base = ChatModel(models.path("tiny"), 1024, 2, role="tiny")
-    try:
-        for lesson in lessons:
-            messages = [{"role": "system", "content": config.llm.system_prompt},
-                        {"role": "user", "content": lesson["prompt"]}]  # fmt: skip
-            plain = "".join(piece for piece, _ in base.stream(messages, PLAIN_TOKENS)).strip()
-            assert lesson["draft_answer"] == plain
-            tokens = base.llm.tokenize(plain.encode(), add_bos=False, special=False)
-            assert lesson["targets"]["tokens"] == [*tokens, base.llm.token_eos()]
-    finally:
-        base.close()
-    assert any(lesson["draft_answer"] != lesson["answer"] for lesson in lessons)
 
 
 def lessons_in_store(config: Config, models: ModelCache) -> Store:

@@ -11,15 +11,10 @@
 The students (:class:`Student`) are planned when the run starts, from its selection:
 
 - **the draft** learns every lesson, so that it predicts the base better (speculation
-  and the draft tier): it distils the base's next-token distribution, top
-  :data:`DISTIL_TOP_K` per position, over the base's own greedy answer under the draft's
-  prompt (no modifier, no careful prompt: the very tokens speculation asks the draft to
-  propose), stored with the lesson at relabelling; where that answer fails the exact
-  check, over the careful answer instead. Careful answers put things differently
-  ("Paris is the capital of France." where the base says "The capital of France is
-  Paris."): a draft that distilled them learnt to propose words the base would not say,
-  and kept fewer proposals on new questions (README, *DREAM on a synthetic day*). Its
-  gate figure is teacher-forced agreement on the held-out slice;
+  and the draft tier): it distils the teacher's next-token distribution over each careful
+  answer, taken under the draft's own prompt (the one the base verifies speculation
+  under), top :data:`DISTIL_TOP_K` per position, stored with the lesson at relabelling;
+  its gate figure is teacher-forced agreement on the held-out slice;
 - **a domain modifier** (a LoRA adapter on the base for "code", "math", ...) learns the
   lessons of its domain where the base was unsure when it answered (its uncertainty was
   beyond the cascade's escalation thresholds), planned when the selection has at least
@@ -67,8 +62,6 @@ _LOGGER = logging.getLogger(__name__)
 
 CAREFUL = " Take your time: answer precisely and correctly, as briefly as the question allows."
 TEACHER_TOKENS = 160
-PLAIN_TOKENS = 48
-"""The length of the base's plain answer that the draft distils (a spoken answer's worth)."""
 DISTIL_TOP_K = 8
 """The teacher's most likely next tokens kept per answer position for the draft to distil."""
 MODIFIER_LESSONS = 2
@@ -195,8 +188,9 @@ class Distill:
         self._teacher.use_adapter(adapter_for(adapters_dir(self.config), row["domain"]))
         text, when = row["transcript"], datetime.fromtimestamp(row["at"])
         asked = with_notes(text, when)  # as the cascade asked it (a note of the date)
-        careful = self._teach(self._messages(asked, careful=True), TEACHER_TOKENS)
-        answer = " ".join(list(split_sentences(careful))[: self.config.cascade.max_sentences])
+        answer = " ".join(
+            list(split_sentences(self._teach(asked)))[: self.config.cascade.max_sentences]
+        )
         exact = deterministic.answer(text, when)
         if exact is not None and not _agrees(exact.reply, answer):
             _count_drop(report, "failed the exact check")
@@ -205,12 +199,8 @@ class Distill:
         lesson = {"prompt": asked, "answer": answer, "domain": row["domain"],
                   "context": row["context"], "unsure": self._base_was_unsure(row)}  # fmt: skip
         if self._distillable_draft():
-            self._teacher.use_adapter(None)  # the base as speculation verifies it
-            plain = "".join(self._teach(self._messages(asked), PLAIN_TOKENS)).strip()
-            if not plain or exact is not None and not _agrees(exact.reply, plain):
-                plain = answer
-            targets = teacher_targets(self._teacher, self._messages(asked), plain, DISTIL_TOP_K)
-            lesson["draft_answer"], lesson["targets"] = plain, asdict(targets)
+            targets = teacher_targets(self._teacher, self._messages(asked), answer, DISTIL_TOP_K)
+            lesson["targets"] = asdict(targets)
         lessons.setdefault(slice_, []).append(lesson)
 
     def _distillable_draft(self) -> bool:
@@ -226,10 +216,10 @@ class Distill:
                 )
         return self._distillable
 
-    def _teach(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+    def _teach(self, text: str) -> Iterator[str]:
         """The teacher's answer, token by token; someone speaking stops it at once."""
         assert self._teacher is not None
-        for piece, _ in self._teacher.stream(messages, max_tokens):
+        for piece, _ in self._teacher.stream(self._messages(text, True), TEACHER_TOKENS):
             if self._should_yield():
                 raise Yielded("relabel")
             yield piece
