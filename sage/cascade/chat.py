@@ -99,6 +99,12 @@ class _ProposalRows(LlamaDraftModel):
         return proposal
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits, along the last axis."""
+    peak = logits.max(axis=-1, keepdims=True)
+    return logits - peak - np.log(np.exp(logits - peak).sum(axis=-1, keepdims=True))
+
+
 def vocabulary_digest(model_path: Path) -> str:
     """A digest of a GGUF model's token list: equal digests, the same token ids (what
     speculation and distillation between two models need)."""
@@ -168,6 +174,8 @@ class ChatModel:
         """The LoRA adapter now on, if any."""
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         """llama.cpp's vocabulary handle, looked up once for the end-of-turn check."""
+        self._n_vocab = self.llm.n_vocab()
+        """The width of a logits row."""
         if self._seam is not None:
             self._seam.llm = self.llm
             self._seam.keep_rows(False)
@@ -289,9 +297,7 @@ class ChatModel:
         row = llama_cpp.llama_get_logits_ith(self.llm.ctx, position - self.llm.n_tokens)
         if not row:
             raise ModelError(f"{self.name}: no logits for position {position}")
-        logits = np.ctypeslib.as_array(row, shape=(self.llm.n_vocab(),))
-        peak = logits.max()
-        return float(logits[token] - peak - np.log(np.exp(logits - peak).sum()))
+        return float(log_softmax(np.ctypeslib.as_array(row, shape=(self._n_vocab,)))[token])
 
     def _is_end(self, token: int) -> bool:
         import llama_cpp
@@ -337,9 +343,7 @@ class ChatModel:
             self._settle()
             return rows
 
-        rows = on_llama_thread(forced).astype(np.float64)
-        peak = rows.max(axis=1, keepdims=True)
-        return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
+        return log_softmax(on_llama_thread(forced).astype(np.float64))
 
     def save_state(self, path: Path) -> int:
         """Write the KV cache and its tokens as a llama.cpp state file; the token count."""
