@@ -91,10 +91,14 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             ),
             "tokens_per_s": median(speed),
         }
+    first_audio = [r["first_audio_ms"] for r in rows if r["first_audio_ms"]]
     return {
         "turns": len(rows),
         "checks_passed": sum(r["passed"] for r in rows),
-        "first_audio_ms_p50": median([r["first_audio_ms"] for r in rows if r["first_audio_ms"]]),
+        "first_audio_ms_p50": median(first_audio),
+        "first_audio_ms_p90": (
+            round(statistics.quantiles(first_audio, n=10)[-1], 1) if len(first_audio) > 1 else None
+        ),
         "escalations": sum(1 for r in rows if r["escalated_from"]),
         "tiers": per_tier,
     }

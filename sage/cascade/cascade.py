@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sage.cascade.adapters import adapter_for, adapters_dir, classify_domain, draft_adapter
 from sage.cascade.chat import Uncertainty
+from sage.cascade.handover import HandOvers
 from sage.cascade.onnx_draft import OnnxDraft
 from sage.cascade.remote import RemoteChatModel, RemoteUnavailable
 from sage.cascade.sentences import ends_mid_sentence, split_sentences
@@ -68,6 +69,8 @@ class ModelCall:
     """"spoken", "escalated" (unsure, not spoken) or "error"."""
     first_token_ms: float | None = None
     """From the call's start; the rest of the latency is decoding."""
+    first_sentence_ms: float | None = None
+    """From the call's start to its first whole sentence (or first clause)."""
 
     @property
     def decode_tokens_per_s(self) -> float | None:
@@ -181,6 +184,7 @@ def select_tier(
     available: Sequence[str],
     budget_left_s: float,
     min_trust: float,
+    passed_over: Collection[str] = (),
 ) -> str:
     """Choose the answering tier.
 
@@ -188,7 +192,8 @@ def select_tier(
        fits, the cheapest available one (a request is never dropped for lack of budget).
     2. For a novel or unstable context (or none known), the most capable affordable tier.
     3. Otherwise the cheapest affordable tier trusted at least ``min_trust`` for this
-       context; if none is, the most trusted affordable tier.
+       context and not ``passed_over`` (a try that does not pay for this kind of request:
+       :mod:`sage.cascade.handover`); if none is, the most trusted affordable tier.
     """
     ordered = [t for t in TIERS if t in available]
     if not ordered:
@@ -198,7 +203,7 @@ def select_tier(
         return ordered[0]
     if context in CAUTIOUS_CONTEXTS:
         return affordable[-1]
-    trusted = [t for t in affordable if trust.get(t, 0.0) >= min_trust]
+    trusted = [t for t in affordable if trust.get(t, 0.0) >= min_trust and t not in passed_over]
     if trusted:
         return trusted[0]
     return max(affordable, key=lambda t: (trust.get(t, 0.0), affordable.index(t)))
@@ -295,6 +300,8 @@ class Cascade:
         self._remote_down_until = 0.0
         self.costs_s = dict(DEFAULT_COST_S)
         """Running estimate of each tier's cost per answer, from measured calls."""
+        self.handovers = HandOvers()
+        """Per domain, how often each tier's answer was too unsure and handed over."""
         self.switch = SpeculationSwitch(
             resolve_mode(config.cascade.speculation, llama_gpu_offload())
         )
@@ -475,19 +482,18 @@ class Cascade:
         budget = self.config.cascade.turn_budget_s
         if allowance is not None:
             budget = min(budget, allowance.budget_left_s)
+        domain = stats.domain = classify_domain(text)
         if allowance is not None and allowance.most_capable:
             tier = selectable[-1]
         elif is_creative(text) and "base" in selectable:
             tier = "base"  # the draft told "a bedtime story" as "a story that occurs at night"
         else:
-            tier = select_tier(context, trust, self.costs_s, selectable, budget,
-                               self.config.cascade.min_trust)  # fmt: skip
-        stats.domain = classify_domain(text)
+            tier = self._select(context, trust, selectable, budget, domain)
         text = with_notes(text, self._clock())
         adapter = adapter_for(self.adapters_dir, stats.domain)
         can_modify = adapter is not None and "base" in selectable and "modifier" in allowed
         tiers = [*selectable, "modifier"] if can_modify else selectable
-        _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, stats.domain, tier)
+        _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, domain, tier)
         while True:
             stats.tier = tier
             if tier == "modifier":
@@ -495,15 +501,42 @@ class Cascade:
             else:
                 last = tier == tiers[-1]
                 escalate = yield from self._speak_tier(tier, text, stats, t0, last, context)
+                if not last:
+                    self.handovers.record(tier, domain, escalate)
             if not escalate:
                 break
             self._on_unsure(context, tier)
             stats.escalated_from = tier
             tier = tiers[tiers.index(tier) + 1]
         stats.total_ms = (time.perf_counter() - t0) * 1000
+        for handed, answered in zip(stats.calls, stats.calls[1:], strict=False):
+            ms, next_ms = handed.first_sentence_ms, answered.first_sentence_ms
+            if handed.outcome == "escalated" and ms is not None and next_ms is not None:
+                self.handovers.compared(handed.tier, ms, next_ms)
         if stats.sentences:
             self._converse(text, " ".join(stats.sentences))
             self._unseen = False
+
+    def _select(
+        self,
+        context: str | None,
+        trust: Mapping[str, float],
+        selectable: list[str],
+        budget: float,
+        domain: str,
+    ) -> str:
+        """:func:`select_tier`, passing over a tier whose try does not pay for this
+        domain's requests (tried again one request in ``handover.RETRY_EVERY``)."""
+        min_trust, costs = self.config.cascade.min_trust, self.costs_s
+        tier = select_tier(context, trust, costs, selectable, budget, min_trust)
+        unpaying = self.handovers.unpaying(selectable, domain)
+        if tier not in unpaying or not self.handovers.sits_out(tier, domain):
+            return tier
+        _LOGGER.info(
+            "%s passed over for a %s request: %.0f%% of its answers handed over",
+            tier, domain, 100 * self.handovers.rate(tier, domain),
+        )  # fmt: skip
+        return select_tier(context, trust, costs, selectable, budget, min_trust, unpaying)
 
     def remember(self, text: str, reply: str) -> None:
         """Only the latest exchange answered without the models is kept at the end of the
@@ -623,6 +656,7 @@ class Cascade:
         measure = self._meter.start()
         outcome = "error"
         first_token_ms: list[float] = []
+        first_sentence_ms: float | None = None
         promised = False
 
         def pieces() -> Iterator[str]:
@@ -637,6 +671,8 @@ class Cascade:
         sentences = split_sentences(pieces())
         try:
             for sentence in sentences:
+                if first_sentence_ms is None:
+                    first_sentence_ms = (time.perf_counter() - t_call) * 1000
                 unsure = self.is_unsure(Uncertainty.of(pending))
                 if unsure and not stats.sentences and can_escalate:
                     outcome = "escalated"
@@ -679,6 +715,7 @@ class Cascade:
                     latency_ms,
                     outcome,
                     first_token_ms[0] if first_token_ms else None,
+                    first_sentence_ms,
                 )  # fmt: skip
             )
 
