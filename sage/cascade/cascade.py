@@ -490,7 +490,7 @@ class Cascade:
         else:
             tier = self._select(context, trust, selectable, budget, domain)
         text = with_notes(text, self._clock())
-        adapter = adapter_for(self.adapters_dir, stats.domain)
+        adapter = adapter_for(self.adapters_dir, domain)
         can_modify = adapter is not None and "base" in selectable and "modifier" in allowed
         tiers = [*selectable, "modifier"] if can_modify else selectable
         _LOGGER.debug("context=%s trust=%s domain=%s → %s", context, trust, domain, tier)
