@@ -107,15 +107,20 @@ class About:
 
 
 def _student(name: str, result: dict[str, Any]) -> str:
-    """What one DREAM student came to: promoted (with the draft's agreement), or not."""
+    """What one DREAM student came to: promoted (with the draft's gate figure on the
+    questions asked again), or not."""
     student = "the draft model" if name == "draft" else f"the {name} modifier"
     if not result.get("decision", {}).get("promoted"):
         return f"It tried to improve {student}, but the new one did not pass my checks."
     scores = result.get("scores", {})
-    before = scores.get("before", {}).get("repeat_agreement")
-    after = scores.get("after", {}).get("repeat_agreement")
+    metric = scores.get("metric", "agreement")
+    before = scores.get("before", {}).get(f"repeat_{metric}")
+    after = scores.get("after", {}).get(f"repeat_{metric}")
     if name != "draft" or before is None or after is None:
         return f"It improved {student}."
-    return (f"It improved {student}: it now agrees with the larger model on "
-            f"{round(after * 100)} percent of questions asked again, up from "
+    now = round(after * 100)
+    figure = (f"the larger model now keeps {now} percent of the words it suggests on"
+              if metric == "acceptance" else
+              f"it now agrees with the larger model on {now} percent of")  # fmt: skip
+    return (f"It improved {student}: {figure} questions asked again, up from "
             f"{round(before * 100)}.")  # fmt: skip

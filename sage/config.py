@@ -326,8 +326,10 @@ class DreamConfig:
     rank: int = 8
     """LoRA rank."""
     margin: float = 0.05
-    """A student is promoted only if its held-out figure improves by this much: the
-    draft's agreement by this many points, a modifier's mean NLL by this fraction."""
+    """A student is promoted only if its figure improves by this much (on the repeats
+    where a night has them, new questions losing no more; sage/dream/gate.py): the
+    draft's acceptance (or agreement) by this many points, a modifier's mean NLL by this
+    fraction; and a draft whose speculation speedup falls by this fraction is rejected."""
     regression_questions: int = 16
     """How many questions of the evaluation set make the fixed regression suite."""
     max_lessons: int = 64

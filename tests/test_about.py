@@ -64,6 +64,18 @@ def test_what_it_learned_comes_from_the_last_dream_report(tmp_path: Path) -> Non
         "asked again, up from 73. It tried to improve the home modifier, but the new one did "
         "not pass my checks."
     )
+    # A draft with the base's token ids is judged by what the base keeps of its proposals.
+    scores |= {"metric": "acceptance", "before": {"repeat_acceptance": 0.399},
+               "after": {"repeat_acceptance": 0.586}}  # fmt: skip
+    next_night = started + 86400
+    store.save_dream_run({"started_at": next_night, "updated_at": next_night, "status": "done",
+                          "report": {**report, "students": students}})  # fmt: skip
+    assert sage.answer("What did you learn last night?") == (
+        "My last DREAM run, on Monday, November 23, studied 42 of your questions. It improved "
+        "the draft model: the larger model now keeps 59 percent of the words it suggests on "
+        "questions asked again, up from 40. It tried to improve the home modifier, but the "
+        "new one did not pass my checks."
+    )
 
 
 @pytest.mark.parametrize(

@@ -238,7 +238,13 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
     for name, tier in (("draft", "draft"), ("general", "modifier")):
         result = report["students"][name]
         assert result["training"]["steps"] == 8
-        assert set(result["scores"]) == {"before", "after"}
+        assert set(result["scores"]) == {"metric", "before", "after"}
+        if name == "draft":  # the teacher speculated with it, as the cascade would
+            assert result["scores"]["metric"] == "acceptance"
+            for scores in result["scores"].values():
+                assert isinstance(scores, str) or scores["tokens_per_s"] > 0
+        else:
+            assert result["scores"]["metric"] == "nll"
         promoted = result["decision"]["promoted"]
         assert (tmp_path / "adapters" / f"{name}.gguf").exists() is promoted, result
         assert (tmp_path / "dream" / f"rejected-{name}.gguf").exists() is not promoted
@@ -280,6 +286,7 @@ def test_a_small_dream_promotes_a_student_that_learned_the_households_repeats(
     draft = report["students"]["draft"]
     assert draft["decision"]["promoted"], draft
     scores = draft["scores"]
+    assert scores["metric"] == "agreement"  # other token ids: it cannot speculate for the 0.5B
     assert scores["after"]["repeat_agreement"] >= scores["before"]["repeat_agreement"] + 0.05
     adapter = tmp_path / "adapters" / "draft.gguf"
     assert adapter.exists() and draft["trust_raised"]["by"] > 0

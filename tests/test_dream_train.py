@@ -3,15 +3,25 @@ llama.cpp's adapter format changes llama.cpp's answers; the gate rejects a colla
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sage.cascade.calibration import Question
 from sage.cascade.chat import ChatModel, vocabulary_digest
+from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.dream.distill import readable
-from sage.dream.gate import Scores, decide, distinct2, score, teacher_forced, teacher_targets
+from sage.dream.gate import (
+    Scores,
+    decide,
+    distinct2,
+    score,
+    speculate,
+    teacher_forced,
+    teacher_targets,
+)
 from sage.dream.train import Example, train_lora
 
 pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is not installed")
@@ -66,6 +76,30 @@ def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -
     assert after.repeated > 0.5, answers  # ... by saying one sentence to everything
     promote, why = decide(before, after, margin=0.05)
     assert not promote and why.startswith("collapse"), why
+
+
+def test_the_gate_measures_what_speculation_keeps(models: ModelCache, collapsed: Path) -> None:
+    """The tiny model proposes for itself: as it is, the teacher keeps most proposals (not
+    all: those past the answer's end are not kept); with the collapsed adapter (one
+    sentence whatever is asked) few, and speculation slows."""
+    student = ChatModel(models.path("tiny"), 1024, 2, role="draft")
+    teacher = ChatModel(models.path("tiny"), 1024, 2, role="teacher",
+                        draft=DraftProposer(student.llm, k=4))  # fmt: skip
+    held_out = [Example(messages(q.text), "") for q in SUITE[:2]]
+    repeats = [Example(messages(q.text), "") for q in SUITE[2:]]
+    blank = Scores(agreement=0.0, checks=0.0, distinct2=0.0, repeated=0.0, refusals=0.0, nll=0.0)
+    as_is, one_sentence = speculate(
+        teacher, student, [(None, blank), (collapsed, blank)], held_out, repeats
+    )
+    teacher.close()
+    student.close()
+    assert as_is.acceptance > 0.8 and as_is.repeat_acceptance > 0.8, as_is
+    assert one_sentence.acceptance < as_is.acceptance - 0.3, one_sentence
+    assert one_sentence.repeat_acceptance < as_is.repeat_acceptance - 0.3, one_sentence
+    assert one_sentence.speedup < as_is.speedup  # most proposals thrown away: slower
+    for scores in (as_is, one_sentence):  # the teacher alone is measured once for both
+        assert scores.plain_tokens_per_s == as_is.plain_tokens_per_s > 0
+        assert scores.speedup == pytest.approx(scores.tokens_per_s / scores.plain_tokens_per_s)
 
 
 def test_a_student_distils_the_teachers_distribution(
@@ -139,6 +173,29 @@ def with_repeats(agreement: float, repeat_agreement: float, repeat_nll: float = 
 def test_decide(metric: str, after: Scores, promote: bool, reason: str) -> None:
     decision, why = decide(GOOD, after, margin=0.10, metric=metric)
     assert decision is promote and reason in why
+
+
+SPECULATING = replace(GOOD, acceptance=0.60, repeat_acceptance=0.60, speedup=0.50)
+
+
+@pytest.mark.parametrize(
+    ("after", "promote", "reason"),
+    [
+        ({"repeat_acceptance": 0.80}, True, "repeats acceptance 60.0% → 80.0%"),
+        ({"repeat_acceptance": 0.80, "speedup": 0.46}, True, "held-out acceptance"),
+        ({"repeat_acceptance": 0.80, "speedup": 0.40}, False, "speculation slowed: 0.50× → 0.40×"),
+        ({"repeat_acceptance": 0.65}, False, "less than the 10% margin"),
+        ({"acceptance": 0.45, "repeat_acceptance": 0.80}, False, "new questions worse"),
+        ({"agreement": 0.90, "repeat_agreement": 0.90}, False, "less than the 10% margin"),
+    ],
+)  # fmt: skip
+def test_decide_a_draft_by_what_speculation_keeps_and_how_fast(
+    after: dict[str, float], promote: bool, reason: str
+) -> None:
+    """Acceptance is the draft's figure; a candidate that slows speculation by more than
+    the margin is rejected however much more it is accepted; agreement does not count."""
+    decision, why = decide(SPECULATING, replace(SPECULATING, **after), 0.10, "acceptance")
+    assert decision is promote and reason in why, why
 
 
 def test_parallel_answers_to_parallel_questions_are_not_collapse() -> None:

@@ -8,15 +8,15 @@ questions), each asked in --phrasings ways ("Hey, ...", "Quick question: ...", .
 208 turns by default. They go through the real pipeline (cascade, store, SNARC) with a
 fresh memory; then one DREAM run (config [dream]: teacher = base, student = draft, and
 at most [dream] modifiers domain modifiers on the base) selects, relabels, trains the
-adapters, gates and promotes or rejects each ("students" in the JSON). Figures
-on the held-out slice, before (the draft as it was) and after (with the trained adapter,
-whether or not the gate promoted it), on both validation slices (held-out questions, and
-repeats: rephrasings of trained questions, never trained on): the gate's teacher-forced
-agreement with the teacher (the acceptance a greedy verifier sees), draft acceptance and
-tokens/s of the base with the draft speculating against the base alone, the share of the
-slice the draft alone could serve (its answer passes the check and is not too unsure to
-speak), the draft's mean NLL, answer checks; and the DREAM run's time and the process's
-peak memory.
+adapters, gates and promotes or rejects each ("students" in the JSON). The draft's gate
+measures what the benchmark reports of speculation: the base decoding both validation
+slices (held-out questions, and repeats: rephrasings of trained questions, never trained
+on) with the draft proposing 4 tokens a step, as it was and with the trained adapter,
+against the base alone: the share of proposals kept per slice, and tokens/s
+("speculation"). Measured here on each slice, before and after (the adapter whether or
+not the gate promoted it): the draft's answer checks, the share of the slice the draft
+alone could serve (its answer passes the check and is not too unsure to speak) and its
+mean NLL; and the DREAM run's time and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from sage.audio.io import NullSink
 from sage.cascade.adapters import draft_adapter
 from sage.cascade.calibration import Question, load_questions
 from sage.cascade.chat import ChatModel, Uncertainty
-from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import PathsConfig, load_config
 from sage.dream.distill import Distill
@@ -52,19 +51,13 @@ PHRASINGS = ["{q}", "Hey, {q}", "Quick question: {q}", "{q} Keep it short, pleas
 
 def slice_figures(models: ModelCache, llm: Any, adapter: Path | None,
                   asked: list[tuple[str, Question]], unsure: Any) -> dict[str, Any]:  # fmt: skip
-    """The draft without and with the trained adapter on one validation slice."""
+    """The draft alone without and with the trained adapter on one validation slice."""
     draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
     before = draft_figures(draft, asked, llm.system_prompt, unsure)
     draft.use_adapter(adapter)
     after = draft_figures(draft, asked, llm.system_prompt, unsure)
     draft.close()
-    prompts = [prompt for prompt, _ in asked]
-    return {
-        "before": {**before, "speculation": speculation(models, llm, None, prompts,
-                                                         llm.system_prompt)},
-        "after": {**after, "speculation": speculation(models, llm, adapter, prompts,
-                                                       llm.system_prompt)},
-    }  # fmt: skip
+    return {"before": before, "after": after}
 
 
 def draft_figures(model: ChatModel, asked: list[tuple[str, Question]], system: str, unsure: Any
@@ -86,32 +79,9 @@ def draft_figures(model: ChatModel, asked: list[tuple[str, Question]], system: s
             "draft_mean_nll": round(statistics.mean(nll), 4) if nll else 0.0}  # fmt: skip
 
 
-def speculation(models: ModelCache, llm: Any, adapter: Path | None, prompts: list[str],
-                system: str) -> dict[str, float]:  # fmt: skip
-    """Base alone vs base with the draft (and its adapter) proposing 4 tokens."""
-    draft = ChatModel(models.path("draft"), llm.n_ctx, llm.threads, role="draft")
-    draft.use_adapter(adapter)
-    proposer = DraftProposer(draft.llm, k=4)
-    plain = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base")
-    fast = ChatModel(models.path("base"), llm.n_ctx, llm.threads, role="base", draft=proposer)
-    rates: dict[str, list[float]] = {"plain": [], "speculative": []}
-    for prompt in prompts:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        for name, model in (("plain", plain), ("speculative", fast)):
-            model.llm.reset()
-            first = None
-            tokens = 0
-            for _ in model.stream(messages, 48):
-                first = first if first is not None else time.perf_counter()
-                tokens += 1
-            if first is not None and tokens > 1:
-                rates[name].append((tokens - 1) / (time.perf_counter() - first))
-    for model in (fast, plain, draft):
-        model.close()
-    plain_s, spec_s = statistics.median(rates["plain"]), statistics.median(rates["speculative"])
-    return {"acceptance": round(proposer.accepted / max(1, proposer.proposed), 3),
-            "plain_tokens_per_s": round(plain_s, 2), "speculative_tokens_per_s": round(spec_s, 2),
-            "speedup": round(spec_s / plain_s, 3)}  # fmt: skip
+SPECULATION = ("acceptance", "repeat_acceptance", "plain_tokens_per_s", "tokens_per_s",
+               "speedup")  # fmt: skip
+"""The gate's speculation figures (sage/dream/gate.py)."""
 
 
 def main() -> int:
@@ -175,6 +145,11 @@ def main() -> int:
         "dropped": report.get("dropped", {}),
         "students": students,
         "draft_before_after": slices,
+        "speculation": {
+            when: {key: scores[key] for key in SPECULATION if key in scores}
+            for when, scores in students.get("draft", {}).get("scores", {}).items()
+            if when in ("before", "after")
+        },
         "targets": {"acceptance_gain_points": 10, "speculation_speedup": 1.2},
         "config": dataclasses.asdict(config.dream),
     }

@@ -14,7 +14,10 @@ The students (:class:`Student`) are planned when the run starts, from its select
   and the draft tier): it distils the teacher's next-token distribution over each careful
   answer, taken under the draft's own prompt (the one the base verifies speculation
   under), top :data:`DISTIL_TOP_K` per position, stored with the lesson at relabelling;
-  its gate figure is teacher-forced agreement on the held-out slice;
+  its gate figure is the share of its proposals the teacher keeps when it speculates
+  with the draft, as the cascade does, with the speed of that decoding against the
+  teacher alone (a draft with other token ids cannot speculate: teacher-forced agreement
+  on its answers instead);
 - **a domain modifier** (a LoRA adapter on the base for "code", "math", ...) learns the
   lessons of its domain where the base was unsure when it answered (its uncertainty was
   beyond the cascade's escalation thresholds), planned when the selection has at least
@@ -23,12 +26,12 @@ The students (:class:`Student`) are planned when the run starts, from its select
   of the careful answers on the held-out slice (lower: more sure of them).
 
 The gate scores the student with its current adapter and with the candidate on its
-held-out lessons and the fixed regression suite, and promotes the candidate only if
+validation lessons and the fixed regression suite, and promotes the candidate only if
 :func:`~sage.dream.gate.decide` says so: an atomic rename over the student's adapter file
 (``draft.gguf`` or ``<domain>.gguf`` in the adapters directory), the previous adapter
 kept as ``<name>.gguf.prev`` for :func:`rollback`. A promotion then raises the trust of
 the student's tier in each context class of its held-out lessons by the measured gain
-(``after − before`` agreement, or the relative drop in NLL), capped at 1.
+(``after − before`` acceptance or agreement, or the relative drop in NLL), capped at 1.
 """
 
 from __future__ import annotations
@@ -50,10 +53,11 @@ from sage.cascade.calibration import load_questions
 from sage.cascade.cascade import with_notes
 from sage.cascade.chat import ChatModel, vocabulary_digest
 from sage.cascade.sentences import split_sentences
+from sage.cascade.speculation import DraftProposer
 from sage.catalog import ModelCache
 from sage.config import Config
 from sage.dream.dreamer import Yielded
-from sage.dream.gate import decide, gain, score, teacher_targets
+from sage.dream.gate import Scores, decide, gain, score, speculate, teacher_targets
 from sage.dream.train import Example, Targets, train_lora
 from sage.fsutil import fsync_dir
 from sage.trust.store import Store
@@ -79,12 +83,13 @@ class Student:
     tier: str
     """The cascade tier whose trust a promotion raises."""
     metric: str
-    """The gate figure: "agreement" or "nll"."""
+    """The gate figure: "acceptance" (or "agreement" where the draft cannot speculate for
+    the teacher) or "nll"."""
 
     @staticmethod
     def named(name: str, config: Config) -> Student:
         if name == "draft":
-            return Student(name, config.dream.student_role, "draft", "agreement")
+            return Student(name, config.dream.student_role, "draft", "acceptance")
         return Student(name, config.dream.teacher_role, "modifier", "nll")
 
     def adapter(self, config: Config) -> Path:
@@ -167,11 +172,15 @@ class Distill:
     def _path(self, role: str) -> Path:
         return self._models.path(self.config.role(role).model)
 
-    def _open(self, role: str, name: str, all_logits: bool = False) -> ChatModel:
-        """A role's model as the registry describes it (DREAM's own thread count)."""
+    def _open(
+        self, role: str, name: str, all_logits: bool = False, draft: ChatModel | None = None
+    ) -> ChatModel:
+        """A role's model as the registry describes it (DREAM's own thread count), with
+        ``draft`` proposing tokens as the cascade's draft does, if given."""
         spec = self.config.role(role)
+        proposer = DraftProposer(draft.llm, self.config.cascade.draft_tokens) if draft else None
         return ChatModel(self._path(role), spec.n_ctx, self.config.dream.threads, role=name,
-                         all_logits=all_logits)  # fmt: skip
+                         all_logits=all_logits, draft=proposer)  # fmt: skip
 
     def _messages(self, text: str, careful: bool = False) -> list[dict[str, str]]:
         system = self.config.llm.system_prompt + (CAREFUL if careful else "")
@@ -273,16 +282,22 @@ class Distill:
         repeats = self._examples(student, report, "repeats")
         model = self._open(student.role, student.name, all_logits=True)
         current = student.adapter(self.config)
+        adapters = (current if current.exists() else None, candidate)
         try:
-            model.use_adapter(current if current.exists() else None)
+            model.use_adapter(adapters[0])
             system = self.config.llm.system_prompt
             before, said = score(model, held_out, repeats, system, questions, self._should_yield)
             model.use_adapter(candidate)
             after, says = score(model, held_out, repeats, system, questions, self._should_yield)
         finally:
             model.close()
-        promoted, why = decide(before, after, dream.margin, student.metric)
-        result["scores"] = {"before": before.as_dict(), "after": after.as_dict()}
+        metric = student.metric
+        if metric == "acceptance" and self._distillable_draft():
+            before, after = self._speculate(student, (before, after), adapters, held_out, repeats)
+        elif metric == "acceptance":  # other token ids: it cannot speculate for the teacher
+            metric = "agreement"
+        promoted, why = decide(before, after, dream.margin, metric)
+        result["scores"] = {"metric": metric, "before": before.as_dict(), "after": after.as_dict()}
         result["regression_answers"] = [  # the evidence behind checks and collapse
             {"question": q.text, "before": a, "after": b}
             for q, a, b in zip(questions, said, says, strict=True)
@@ -291,9 +306,29 @@ class Distill:
         _LOGGER.info("DREAM %s the %s adapter: %s", "promoted" if promoted else "rejected",
                      student.name, why)  # fmt: skip
         if promoted:
-            self.promote(student, report, gain(before, after, student.metric))
+            self.promote(student, report, gain(before, after, metric))
         else:  # kept (only the last one) for a look at what was rejected
             os.replace(candidate, candidate.with_name(f"rejected-{student.name}.gguf"))
+
+    def _speculate(
+        self,
+        student: Student,
+        scores: tuple[Scores, Scores],
+        adapters: tuple[Path | None, Path],
+        held_out: list[Example],
+        repeats: list[Example],
+    ) -> tuple[Scores, Scores]:
+        """The scores with the teacher speculating with the draft under each adapter
+        (:func:`~sage.dream.gate.speculate`); the draft proposes without every logits row."""
+        draft = self._open(student.role, "draft")
+        teacher = self._open(self.config.dream.teacher_role, "teacher", draft=draft)
+        try:
+            before, after = speculate(teacher, draft, list(zip(adapters, scores, strict=True)),
+                                      held_out, repeats, self._should_yield)  # fmt: skip
+        finally:
+            teacher.close()
+            draft.close()
+        return before, after
 
     def promote(self, student: Student, report: dict[str, Any], gain: float) -> None:
         """Swap the student's candidate in, and raise its tier's trust by ``gain`` in the

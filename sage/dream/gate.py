@@ -30,9 +30,12 @@ what this household asks without forgetting the rest); without repeats it must g
 from __future__ import annotations
 
 import re
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +60,12 @@ class Scores:
     repeat_nll: float = 0.0
     repeats: int = 0
     """Answers in the repeat slice (0: no repeat slice this run)."""
+    acceptance: float = 0.0
+    repeat_acceptance: float = 0.0
+    tokens_per_s: float = 0.0
+    """With the student proposing (0: speculation was not measured)."""
+    plain_tokens_per_s: float = 0.0
+    speedup: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 4) for key, value in asdict(self).items()}
@@ -79,6 +88,65 @@ def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float
         nll -= float(np.sum(logprobs[np.arange(len(answer)), answer]))
         total += len(answer)
     return (agreed / total, nll / total) if total else (0.0, 0.0)
+
+
+def speculate(
+    teacher: ChatModel,
+    student: ChatModel,
+    scored: Sequence[tuple[Path | None, Scores]],
+    held_out: Sequence[Example],
+    repeats: Sequence[Example],
+    should_yield: Callable[[], bool] = lambda: False,
+) -> list[Scores]:
+    """Each student adapter's scores with the teacher's greedy decoding of each validation
+    question with the student proposing (``teacher.draft``, a proposer over ``student``),
+    against the teacher alone: acceptance per slice, tokens/s and speedup (module
+    docstring)."""
+    adapters = [adapter for adapter, _ in scored]
+    proposer = teacher.draft
+    assert proposer is not None, "the teacher needs the student as its draft"
+    speculating = False
+    proposer.enabled = lambda: speculating
+    plain: list[float] = []
+    rates: list[list[float]] = [[] for _ in adapters]
+    kept = [{False: [0, 0], True: [0, 0]} for _ in adapters]  # slice → [accepted, proposed]
+    asked = [(False, e) for e in held_out] + [(True, e) for e in repeats]
+    for repeat, example in asked:
+        if should_yield():
+            raise Yielded("gate")
+        speculating = False
+        plain += _decode_rate(teacher, example.messages)
+        speculating = True
+        for n, adapter in enumerate(adapters):
+            student.use_adapter(adapter)
+            accepted, proposed = proposer.accepted, proposer.proposed
+            rates[n] += _decode_rate(teacher, example.messages)
+            kept[n][repeat][0] += proposer.accepted - accepted
+            kept[n][repeat][1] += proposer.proposed - proposed
+    plain_rate = statistics.median(plain) if plain else 0.0
+    figures = []
+    for n, (_, scores) in enumerate(scored):
+        rate = statistics.median(rates[n]) if rates[n] else 0.0
+        figures.append(replace(
+            scores,
+            acceptance=kept[n][False][0] / max(1, kept[n][False][1]),
+            repeat_acceptance=kept[n][True][0] / max(1, kept[n][True][1]),
+            tokens_per_s=rate,
+            plain_tokens_per_s=plain_rate,
+            speedup=rate / plain_rate if plain_rate else 0.0,
+        ))  # fmt: skip
+    return figures
+
+
+def _decode_rate(model: ChatModel, messages: list[dict[str, str]]) -> list[float]:
+    """Tokens/s of a greedy answer after its first token (none for a one-token answer);
+    the KV cache is dropped first, so every decoding starts alike."""
+    model.llm.reset()
+    first, tokens = 0.0, 0
+    for _ in model.stream(messages, MAX_ANSWER_TOKENS):
+        first = first or time.perf_counter()
+        tokens += 1
+    return [(tokens - 1) / (time.perf_counter() - first)] if tokens > 1 else []
 
 
 def teacher_targets(
@@ -166,6 +234,9 @@ def decide(
         return False, f"answer checks fell from {before.checks:.0%} to {after.checks:.0%}"
     if after.refusals > before.refusals:
         return False, f"refusals rose from {before.refusals:.0%} to {after.refusals:.0%}"
+    if metric == "acceptance" and after.speedup < before.speedup * (1 - margin):
+        return False, (f"speculation slowed: {before.speedup:.2f}× → {after.speedup:.2f}× "
+                       "the teacher alone")  # fmt: skip
     held_out = _change(before, after, metric, repeats=False)
     short = f"less than the {margin:.0%} margin"
     if not after.repeats:
@@ -182,24 +253,22 @@ def decide(
 
 def figure(scores: Scores, metric: str, repeats: bool) -> float:
     """The student's figure on one slice."""
-    if metric == "agreement":
-        return scores.repeat_agreement if repeats else scores.agreement
-    return scores.repeat_nll if repeats else scores.nll
+    return float(getattr(scores, f"repeat_{metric}" if repeats else metric))
 
 
 def gain(before: Scores, after: Scores, metric: str, repeats: bool | None = None) -> float:
     """The change in the student's figure on a slice (the repeats, where there are any, by
-    default): agreement points, or the relative drop in NLL."""
+    default): acceptance or agreement points, or the relative drop in NLL."""
     on_repeats = bool(after.repeats) if repeats is None else repeats
     was, now = figure(before, metric, on_repeats), figure(after, metric, on_repeats)
-    if metric == "agreement":
-        return now - was
-    return (was - now) / was if was > 0 else 0.0
+    if metric == "nll":
+        return (was - now) / was if was > 0 else 0.0
+    return now - was
 
 
 def _change(before: Scores, after: Scores, metric: str, repeats: bool) -> str:
     was, now = figure(before, metric, repeats), figure(after, metric, repeats)
     where = "repeats" if repeats else "held-out"
-    if metric == "agreement":
-        return f"{where} agreement {was:.1%} → {now:.1%}"
-    return f"{where} NLL {was:.3f} → {now:.3f}"
+    if metric == "nll":
+        return f"{where} NLL {was:.3f} → {now:.3f}"
+    return f"{where} {metric} {was:.1%} → {now:.1%}"
