@@ -290,6 +290,9 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print(f"budget   {status['budget_left_s']:.1f} of {status['budget_capacity_s']:.0f} "
           "CPU-seconds")  # fmt: skip
     print(f"models   {', '.join(status['models']) or 'none loaded'}")
+    for tier, domains in sorted(status.get("passed_over", {}).items()):
+        print(f"routing  {tier} passed over for {', '.join(domains)} requests "
+              "(it kept handing them over)")  # fmt: skip
     print(f"host     {host.summary(status['host'])}")
     for name, when in sorted(status.get("jobs", {}).items()):
         print(f"job      {name:12} next {when or '-'}")

@@ -318,7 +318,7 @@ class Pipeline:
                     cascade.close()
                     raise
                 self._responder = cascade
-                self._report_models()
+                self._report_cascade()
             return self._responder
 
     def _snapshot_key(self, role: str) -> SnapshotKey:
@@ -342,13 +342,20 @@ class Pipeline:
             self._responder.close()
             self._responder = None
             _LOGGER.info("language models unloaded")
-            self._report_models()
+            self._report_cascade()
 
-    def _report_models(self) -> None:
-        if self.metabolism is not None:
-            loaded = self._responder.loaded if self._responder is not None else []
-            self.metabolism.models = loaded
-            self.metabolism.write_status(time.time())
+    def _report_cascade(self, routing_only: bool = False) -> None:
+        """The loaded models and the tiers passed over, into the daemon's status (with
+        ``routing_only``, only if the tiers passed over changed)."""
+        if self.metabolism is None:
+            return
+        responder = self._responder
+        passed_over = responder.passed_over if responder is not None else {}
+        if routing_only and passed_over == self.metabolism.passed_over:
+            return
+        self.metabolism.models = responder.loaded if responder is not None else []
+        self.metabolism.passed_over = passed_over
+        self.metabolism.write_status(time.time())
 
     def _on_transition(self, before: Phase, after: Phase, event: Event) -> None:
         """FOCUS over: snapshot the conversation and close it."""
@@ -684,6 +691,7 @@ class Pipeline:
             self._say(fallback, speech)
         for call in stats.calls:
             self._audit(call)
+        self._report_cascade(routing_only=True)
         return heard.turn(
             text, "llm", " ".join(sentences), error=error, tier=stats.tier or "base",
             escalated_from=stats.escalated_from, domain=stats.domain,

@@ -179,6 +179,7 @@ def test_a_draft_that_keeps_handing_home_requests_over_is_passed_over_for_them(
     cascade.handovers.shares = {"draft": 0.5}
     monkeypatch.setattr(cascade.handovers, "compared", lambda tier, ms, next_ms: None)
     assert calls("What does a thermostat control?") == tried  # 2 of 5 with the prior
+    assert cascade.passed_over == {"draft": ["home"]}  # what `sage status` shows
     assert calls("Why does my kettle have limescale?") == [("base", "spoken")]  # 3 of 6
     assert calls("What is the capital of France?") == tried  # another domain's draft is tried
 

@@ -208,6 +208,37 @@ def test_sage_status_shows_the_last_known_state(speak_piper, tmp_path: Path) -> 
     assert f"host     {summary()}\n" in shown  # where each engine runs, as the daemon chose
 
 
+def test_sage_status_names_the_domains_the_draft_is_passed_over_for(
+    tmp_path: Path, models: ModelCache, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the cascade learned of hand-overs (test_cascade routes by it) reaches the
+    status file after the next language-model turn, and goes with the models at REST."""
+    import argparse
+    import json
+
+    from sage.cascade.handover import WINDOW
+    from sage.cli import cmd_status
+
+    config = dataclasses.replace(small_config(tmp_path), cascade=CascadeConfig(
+        draft_role="tiny", speculation="off"))  # fmt: skip
+    pipeline = daemon_for(config, models).pipeline
+    status = tmp_path / "status.json"
+    pipeline.ask("What is the capital of France?")
+    assert json.loads(status.read_text())["passed_over"] == {}
+    handovers = pipeline.responder().handovers  # type: ignore[attr-defined]
+    handovers.compared("draft", 500.0, 1000.0)  # half the base's time to a first sentence
+    for _ in range(WINDOW):
+        handovers.record("draft", "home", True)  # ... and every home answer handed over
+    pipeline.ask("Who wrote Hamlet?")
+    assert json.loads(status.read_text())["passed_over"] == {"draft": ["home"]}
+    cmd_status(config, argparse.Namespace(json=False))
+    shown = capsys.readouterr().out
+    assert "routing  draft passed over for home requests (it kept handing them over)" in shown
+    pipeline.unload_llm()  # REST: the figures go with the models
+    assert json.loads(status.read_text())["passed_over"] == {}
+    pipeline.close()
+
+
 def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCache) -> None:
     pytest.importorskip("peft", reason="the dream extra (torch, transformers, peft) is missing")
     from sage.dream.distill import Distill

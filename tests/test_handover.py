@@ -47,6 +47,16 @@ def test_nothing_is_passed_over_before_a_hand_over_was_timed() -> None:
     assert handovers.unpaying(["base"], "home") == set()  # the last tier always answers
 
 
+def test_the_domains_a_tier_is_passed_over_for_are_listed_per_tier() -> None:
+    handovers = HandOvers()
+    for domain in ("math", "home", "code"):
+        for _ in range(WINDOW):
+            handovers.record("draft", domain, domain != "code")
+    assert handovers.passed_over(["draft", "base"]) == {}  # no hand-over timed yet
+    handovers.compared("draft", 500.0, 1000.0)
+    assert handovers.passed_over(["draft", "base"]) == {"draft": ["home", "math"]}
+
+
 def test_shares_are_smoothed_toward_the_newest() -> None:
     handovers = HandOvers()
     handovers.compared("draft", 400.0, 1000.0)

@@ -168,6 +168,11 @@ class Responder(Protocol):
         """File names of the loaded models."""
         ...
 
+    @property
+    def passed_over(self) -> dict[str, list[str]]:
+        """Per tier, the request domains it is passed over for (it keeps handing them over)."""
+        ...
+
     def warm(self) -> None:
         """Load the models and evaluate the standing prompt."""
         ...
@@ -381,6 +386,11 @@ class Cascade:
     def loaded(self) -> list[str]:
         """File names of the loaded models."""
         return [model.name for model in self._models.values()]
+
+    @property
+    def passed_over(self) -> dict[str, list[str]]:
+        """Per tier, the request domains it is passed over for (:mod:`.handover`)."""
+        return self.handovers.passed_over(self.available)
 
     # -- KV-cache snapshots ----------------------------------------------------------
 

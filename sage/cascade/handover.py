@@ -70,6 +70,14 @@ class HandOvers:
             if tier in self.shares and not pays(self.shares[tier], self.rate(tier, domain))
         }
 
+    def passed_over(self, tiers: Sequence[str]) -> dict[str, list[str]]:
+        """Per tier, the domains of the requests it is passed over for now."""
+        found: dict[str, list[str]] = {}
+        for domain in sorted({domain for _, domain in self.tries}):
+            for tier in sorted(self.unpaying(tiers, domain)):
+                found.setdefault(tier, []).append(domain)
+        return found
+
     def sits_out(self, tier: str, domain: str) -> bool:
         """Whether ``tier``, passed over, sits this request out (False one in RETRY_EVERY)."""
         key = (tier, domain)

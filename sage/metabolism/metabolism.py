@@ -78,6 +78,8 @@ class Metabolism:
         self.failures = 0
         self.models: list[str] = []
         """Loaded models, as the pipeline reports them."""
+        self.passed_over: dict[str, list[str]] = {}
+        """Per cascade tier, the request domains it is passed over for (pipeline's report)."""
         self.listening = True
         """False after "stop listening": utterances are not answered or kept until "start
         listening" (a restart listens again)."""
@@ -182,7 +184,8 @@ class Metabolism:
         self.write_status(now)
 
     def status(self, now: float) -> dict[str, Any]:
-        """State, time in state, budget, loaded models and the last transitions."""
+        """State, time in state, budget, loaded models, the tiers passed over and the last
+        transitions."""
         with self._lock:
             ledger = self.ledger.refilled(now)
             return {
@@ -193,6 +196,7 @@ class Metabolism:
                 "budget_left_s": round(ledger.balance, 2),
                 "budget_capacity_s": ledger.capacity,
                 "models": list(self.models),
+                "passed_over": dict(self.passed_over),
                 "listening": self.listening,
                 "jobs": dict(self.jobs),
                 "transitions": list(self._recent),
