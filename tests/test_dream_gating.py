@@ -272,8 +272,7 @@ def test_a_small_dream_relabels_trains_and_gates(tmp_path: Path, models: ModelCa
         assert set(result["scores"]) == {"metric", "before", "after"}
         if name == "draft":  # the teacher speculated with it, as the cascade would
             assert result["scores"]["metric"] == "acceptance"
-            for scores in result["scores"].values():
-                assert isinstance(scores, str) or scores["tokens_per_s"] > 0
+            assert result["scores"]["before"]["acceptance"] > 0
         else:
             assert result["scores"]["metric"] == "nll"
         promoted = result["decision"]["promoted"]

@@ -81,7 +81,7 @@ def test_gate_rejects_a_collapsed_adapter(models: ModelCache, collapsed: Path) -
 def test_the_gate_measures_what_speculation_keeps(models: ModelCache, collapsed: Path) -> None:
     """The tiny model proposes for itself: as it is, the teacher keeps most proposals (not
     all: those past the answer's end are not kept); with the collapsed adapter (one
-    sentence whatever is asked) few, and speculation slows."""
+    sentence whatever is asked) few. Speed is measured, not judged here."""
     student = ChatModel(models.path("tiny"), 1024, 2, role="draft")
     teacher = ChatModel(models.path("tiny"), 1024, 2, role="teacher",
                         draft=DraftProposer(student.llm, k=4))  # fmt: skip
@@ -96,9 +96,8 @@ def test_the_gate_measures_what_speculation_keeps(models: ModelCache, collapsed:
     assert as_is.acceptance > 0.8 and as_is.repeat_acceptance > 0.8, as_is
     assert one_sentence.acceptance < as_is.acceptance - 0.3, one_sentence
     assert one_sentence.repeat_acceptance < as_is.repeat_acceptance - 0.3, one_sentence
-    assert one_sentence.speedup < as_is.speedup  # most proposals thrown away: slower
-    for scores in (as_is, one_sentence):  # the teacher alone is measured once for both
-        assert scores.plain_tokens_per_s == as_is.plain_tokens_per_s > 0
+    for scores in (as_is, one_sentence):  # the teacher alone is decoded once for both
+        assert scores.plain_tokens_per_s == as_is.plain_tokens_per_s
         assert scores.speedup == pytest.approx(scores.tokens_per_s / scores.plain_tokens_per_s)
 
 
