@@ -42,6 +42,7 @@ from sage.catalog import ModelCache
 from sage.config import PathsConfig, load_config
 from sage.dream.distill import Distill
 from sage.dream.dreamer import Dreamer
+from sage.dream.gate import SPECULATION
 from sage.patterns.rules import DEFAULT_RULES, load_rules
 from sage.pipeline import Pipeline
 from sage.trust.store import Store
@@ -77,11 +78,6 @@ def draft_figures(model: ChatModel, asked: list[tuple[str, Question]], system: s
     n = max(1, len(asked))
     return {"draft_checks": round(checks / n, 3), "draft_could_serve": round(served / n, 3),
             "draft_mean_nll": round(statistics.mean(nll), 4) if nll else 0.0}  # fmt: skip
-
-
-SPECULATION = ("acceptance", "repeat_acceptance", "plain_tokens_per_s", "tokens_per_s",
-               "speedup")  # fmt: skip
-"""The gate's speculation figures (sage/dream/gate.py)."""
 
 
 def main() -> int:

@@ -68,7 +68,15 @@ class Scores:
     speedup: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {key: round(value, 4) for key, value in asdict(self).items()}
+        """The figures, rounded; speculation's only where it was measured (a modifier, or
+        a draft with other token ids, would otherwise report an acceptance of 0)."""
+        unmeasured = SPECULATION if not self.tokens_per_s else ()
+        return {key: round(value, 4) for key, value in asdict(self).items()
+                if key not in unmeasured}  # fmt: skip
+
+
+SPECULATION = ("acceptance", "repeat_acceptance", "plain_tokens_per_s", "tokens_per_s", "speedup")
+"""The figures :func:`speculate` measures."""
 
 
 def teacher_forced(model: ChatModel, examples: Sequence[Example]) -> tuple[float, float]:
